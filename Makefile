@@ -1,0 +1,43 @@
+# qaflow: `make run` sets up and runs the main job on SQLite; `make test` sets up and runs everything.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run test lint bench schema clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# The main job, for now: check every shipped workflow and draw its diagram.
+run: $(STAMP)
+	$(BIN)/qaflow validate workflows
+	@for f in workflows/*.yaml; do \
+	  id=$$(basename $$f .yaml); [ "$$id" = programme ] && continue; \
+	  echo; echo "== $$id =="; $(BIN)/qaflow diagram $$id || exit 1; \
+	done
+	@echo
+	@echo "Next: edit workflows/*.yaml and run '$(BIN)/qaflow validate workflows'; see docs/authoring.md."
+
+lint: $(STAMP)
+	$(BIN)/ruff check engine storage qaflow tests benchmarks
+	$(BIN)/mypy
+
+# pytest exits 5 when it collects nothing: that must fail too, and it does (any non-zero exit).
+test: lint
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+# Regenerate the committed JSON Schema after changing engine/definition.py.
+schema: $(STAMP)
+	$(BIN)/qaflow schema > workflows/schema/workflow.schema.json
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

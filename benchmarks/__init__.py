@@ -1,0 +1,1 @@
+"""Reproducible benchmarks: each prints what it measured, the ratio and whether it meets its bar."""

@@ -1,0 +1,257 @@
+"""Field declarations turned into two things: an expression type and a strict validator.
+
+The checker types expressions with the first; the runtime validates event data with the
+second (pydantic, strict: `"1"` is not an integer, `1.5` is not an integer, an unknown key of
+an object is refused). Dates, datetimes and durations also accept their ISO / duration
+text, because event data arrives as text from the command line and later from JSON.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Annotated, Any, Literal, NotRequired, Optional, Required
+
+from pydantic import BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, StrictStr, TypeAdapter
+from pydantic_core import PydanticCustomError, SchemaError
+from typing_extensions import TypedDict
+
+from engine.definition import FieldSpec
+from engine.durations import Duration, parse_duration
+from engine.errors import DurationError, Loc
+from engine.expressions import types as T
+
+PRIMITIVES = ("string", "text", "integer", "number", "boolean", "date", "datetime", "duration")
+CONTAINERS = ("list", "map", "object")
+Report = Callable[[Loc, str, str], None]
+
+
+@dataclass(frozen=True)
+class FieldType:
+    """One declared field (or object key, or list item): its type and its validator."""
+
+    spec: FieldSpec
+    type: T.Type
+    adapter: TypeAdapter[Any]
+
+    def validate(self, value: Any) -> Any:
+        """The value in its runtime form; raises pydantic's ValidationError when it is wrong."""
+        return self.adapter.validate_python(value)
+
+
+_DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _date(value: Any) -> dt.date:
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str) and _DATE_TEXT.fullmatch(value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise PydanticCustomError("date_type", "expected a date written YYYY-MM-DD, got {value}", {"value": repr(value)})
+
+
+def _datetime(value: Any) -> dt.datetime:
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            value = None
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.UTC)
+    raise PydanticCustomError("datetime_type", "expected a date and time with a zone, such as 2026-12-01T09:30:00Z", {})
+
+
+def _duration(value: Any) -> Duration:
+    if isinstance(value, Duration):
+        return value
+    try:
+        return parse_duration(value)
+    except DurationError as exc:
+        raise PydanticCustomError("duration_type", "{message}", {"message": exc.message}) from exc
+
+
+def _number(value: Any) -> Decimal:
+    # bool is an int in Python; float is refused so no binary fraction ever enters the data.
+    if isinstance(value, Decimal) or (isinstance(value, int) and not isinstance(value, bool)):
+        return Decimal(value)
+    if isinstance(value, str):
+        try:
+            return Decimal(value)
+        except ArithmeticError:
+            pass
+    raise PydanticCustomError("number_type", "expected a number, got {value}", {"value": repr(value)})
+
+
+class FieldTypeBuilder:
+    """Builds FieldTypes for one workflow, knowing its scales and named types."""
+
+    def __init__(self, scales: Mapping[str, list[str]], named: Mapping[str, Mapping[str, FieldSpec]], report: Report) -> None:
+        self.scales = scales
+        self.named = named
+        self.report = report
+        self._building: list[str] = []  # named types being built, to catch recursion
+
+    def build(self, spec: FieldSpec, loc: Loc) -> FieldType | None:
+        python = self._python_type(spec, loc)
+        if python is None:
+            return None
+        expr_type = self.expression_type(spec)
+        try:
+            adapter: TypeAdapter[Any] = TypeAdapter(python)
+        except SchemaError as exc:
+            # A pattern the linear-time regex engine refuses (look-around, back-references).
+            detail = str(exc).strip().splitlines()[-1].removeprefix("error: ")
+            self.report((*loc, "pattern"), "bad_pattern", f"the pattern does not compile: {detail}")
+            return None
+        return FieldType(spec, expr_type, adapter)
+
+    def expression_type(self, spec: FieldSpec) -> T.Type:
+        name = spec.type
+        if name in ("string", "text") and spec.values:
+            return T.EnumType(tuple(spec.values))
+        if name in PRIMITIVES:
+            return T.Primitive(name)
+        if name in self.scales:
+            return T.ScaleType(name, tuple(self.scales[name]))
+        if name in ("list", "map"):
+            item = self.expression_type(spec.items) if spec.items else T.ANY
+            return T.ListType(item) if name == "list" else T.MapType(item)
+        if name == "object":
+            return T.ObjectType(tuple((k, self.expression_type(v)) for k, v in (spec.fields or {}).items()))
+        if name in self.named and name not in self._building:
+            self._building.append(name)
+            try:
+                fields = tuple((k, self.expression_type(v)) for k, v in self.named[name].items())
+            finally:
+                self._building.pop()
+            return T.ObjectType(fields, name)
+        return T.ANY
+
+    def _python_type(self, spec: FieldSpec, loc: Loc) -> Any:
+        name = spec.type
+        ok = self._check_shape(spec, loc)
+        if not ok:
+            return None
+        if name in ("string", "text"):
+            if spec.values:
+                return Literal[tuple(spec.values)]
+            return Annotated[StrictStr, Field(pattern=spec.pattern)] if spec.pattern else StrictStr
+        if name == "integer":
+            return Annotated[StrictInt, Field(ge=spec.min, le=spec.max)]
+        if name == "number":
+            return Annotated[Decimal, BeforeValidator(_number), Field(ge=spec.min, le=spec.max)]
+        if name == "boolean":
+            return StrictBool
+        if name == "date":
+            low = _date(spec.min) if spec.min is not None else None
+            high = _date(spec.max) if spec.max is not None else None
+            return Annotated[dt.date, BeforeValidator(_date), Field(ge=low, le=high)]
+        if name == "datetime":
+            return Annotated[dt.datetime, BeforeValidator(_datetime)]
+        if name == "duration":
+            return Annotated[Any, BeforeValidator(_duration)]
+        if name in self.scales:
+            # an empty scale is reported where it is declared; nothing can be built on it
+            return Literal[tuple(self.scales[name])] if self.scales[name] else None
+        if name in ("list", "map"):
+            assert spec.items is not None
+            item = self._python_type(spec.items, (*loc, "items"))
+            if item is None:
+                return None
+            return list[item] if name == "list" else dict[StrictStr, item]  # type: ignore[valid-type]
+        if name == "object":
+            return self._object(spec.fields or {}, (*loc, "fields"), "object")
+        # a named type
+        if name in self._building:
+            self.report((*loc, "type"), "recursive_type", f"type '{name}' contains itself; qaflow types can't be recursive")
+            return None
+        self._building.append(name)
+        try:
+            return self._object(self.named[name], ("types", name), name)
+        finally:
+            self._building.pop()
+
+    def _object(self, fields: Mapping[str, FieldSpec], loc: Loc, name: str) -> Any:
+        members: dict[str, Any] = {}
+        for key, sub in fields.items():
+            python = self._python_type(sub, (*loc, key))
+            if python is None:
+                return None
+            members[key] = Required[python] if sub.required else NotRequired[Optional[python]]  # noqa: UP045
+        shape = TypedDict(name, members)  # type: ignore[misc]
+        configurable: Any = shape  # pydantic reads the config from this attribute
+        configurable.__pydantic_config__ = ConfigDict(extra="forbid", strict=True)
+        return configurable
+
+    def _check_shape(self, spec: FieldSpec, loc: Loc) -> bool:
+        """Report keys that don't fit the type; False when the field can't be built."""
+        name = spec.type
+        known = name in PRIMITIVES or name in CONTAINERS or name in self.scales or name in self.named
+        if not known:
+            choices = [*PRIMITIVES, *CONTAINERS, *self.scales, *self.named]
+            from difflib import get_close_matches
+
+            close = get_close_matches(name, choices, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            self.report((*loc, "type"), "unknown_type", f"unknown type '{name}'{hint}")
+            return False
+        fine = True
+        if name in ("list", "map") and spec.items is None:
+            self.report((*loc, "type"), "bad_field_spec", f"a {name} needs `items:` saying what it holds")
+            fine = False
+        if name not in ("list", "map") and spec.items is not None:
+            self.report((*loc, "items"), "bad_field_spec", f"`items` is only for list and map fields, not {name}")
+        if name == "object" and not spec.fields:
+            self.report((*loc, "type"), "bad_field_spec", "an object needs `fields:` naming its keys")
+            fine = False
+        if name != "object" and spec.fields is not None:
+            self.report((*loc, "fields"), "bad_field_spec", f"`fields` is only for object fields, not {name}")
+        if spec.values is not None and name not in ("string", "text"):
+            self.report((*loc, "values"), "bad_field_spec", f"`values` is for string enumerations; {name} can't have it")
+        if spec.values is not None and not spec.values:
+            self.report((*loc, "values"), "bad_field_spec", "`values` needs at least one value")
+            fine = False
+        if spec.pattern is not None and name not in ("string", "text"):
+            self.report((*loc, "pattern"), "bad_field_spec", f"`pattern` is for strings; {name} can't have it")
+        if (spec.min is not None or spec.max is not None) and name not in ("integer", "number", "date"):
+            self.report(
+                (*loc, "min" if spec.min is not None else "max"),
+                "bad_bounds",
+                f"`min`/`max` are for integer, number and date fields, not {name}",
+            )
+            return fine
+        for bound in ("min", "max"):
+            value = getattr(spec, bound)
+            if value is not None and not _bound_fits(name, value):
+                self.report(
+                    (*loc, bound),
+                    "bad_bounds",
+                    f"`{bound}` must be {'a date' if name == 'date' else 'a number'} for a {name} field, got {value!r}",
+                )
+                fine = False
+        if fine and spec.min is not None and spec.max is not None and _bound(spec.min) > _bound(spec.max):
+            self.report((*loc, "min"), "bad_bounds", f"`min` ({spec.min}) is greater than `max` ({spec.max})")
+            fine = False
+        return fine
+
+
+def _bound_fits(type_name: str, value: Any) -> bool:
+    if type_name == "date":
+        try:
+            _date(value)
+            return True
+        except PydanticCustomError:
+            return False
+    if type_name == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, (int, Decimal)) and not isinstance(value, bool)
+
+
+def _bound(value: Any) -> Any:
+    return _date(value) if isinstance(value, str) else value

@@ -1,0 +1,98 @@
+"""Commands about workflow files themselves: validate, schema, diagram."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from engine import diagram as diagrams
+from engine.definition import workflow_json_schema
+from engine.errors import Issue, NotFoundError, WorkflowValidationError
+from engine.loader import load_workflow
+from engine.workflow import Workflow
+
+PROGRAMME_FILE = "programme.yaml"
+
+
+def workflow_files(paths: list[Path]) -> list[Path]:
+    """Files named directly, and `DIR/*.yaml` (not subfolders, not the programme) for folders."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for p in path.glob("*.yaml") if p.name != PROGRAMME_FILE)
+        else:
+            files.append(path)
+    return files
+
+
+def check_files(files: list[Path]) -> list[Issue]:
+    issues: list[Issue] = []
+    for file in files:
+        try:
+            workflow = load_workflow(file)
+        except WorkflowValidationError as exc:
+            issues += exc.issues
+        else:
+            issues += workflow.warnings
+    return issues
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the problems as a JSON array.")
+@click.pass_obj
+def validate(obj: dict[str, object], paths: tuple[Path, ...], as_json: bool) -> None:
+    """Check workflow files (or folders of them) and list every problem.
+
+    Each problem is one line, PATH:LINE:COL: error|warning [code] message. Exits 1 when
+    there is an error.
+    """
+    files = workflow_files(list(paths) or [Path(str(obj["workflows_dir"]))])
+    issues = check_files(files)
+    errors = sum(issue.is_error for issue in issues)
+    if as_json:
+        rows = [
+            {"path": i.path, "line": i.line, "col": i.col, "severity": i.severity, "code": i.code, "message": i.message} for i in issues
+        ]
+        click.echo(json.dumps(rows, indent=2))
+    else:
+        for issue in issues:
+            colour = "red" if issue.is_error else "yellow"
+            click.echo(f"{issue.path}:{issue.line}:{issue.col}: {click.style(issue.severity, fg=colour)} [{issue.code}] {issue.message}")
+        warnings = len(issues) - errors
+        click.echo(f"{len(files)} file(s) checked: {errors} error(s), {warnings} warning(s)", err=True)
+    if errors:
+        raise SystemExit(1)
+
+
+@click.command()
+def schema() -> None:
+    """Print the JSON Schema of workflow files (for editor completion)."""
+    click.echo(json.dumps(workflow_json_schema(), indent=2, sort_keys=True))
+
+
+def find_workflow(name: str, workflows_dir: str) -> Workflow:
+    """A workflow by id (in the workflows folder) or by path."""
+    path = Path(name)
+    if not path.suffix:
+        path = Path(workflows_dir) / f"{name}.yaml"
+    if not path.is_file():
+        raise NotFoundError(f"no workflow '{name}': {path} does not exist")
+    return load_workflow(path)
+
+
+@click.command()
+@click.argument("workflow")
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
+@click.pass_obj
+def diagram(obj: dict[str, object], workflow: str, fmt: str) -> None:
+    """Draw WORKFLOW's states and transitions (Mermaid stateDiagram-v2, or Graphviz DOT)."""
+    try:
+        loaded = find_workflow(workflow, str(obj["workflows_dir"]))
+    except WorkflowValidationError as exc:
+        for issue in exc.issues:
+            click.echo(str(issue), err=True)
+        raise SystemExit(1) from exc
+    click.echo(diagrams.mermaid(loaded.spec) if fmt == "mermaid" else diagrams.dot(loaded.spec), nl=False)
