@@ -3,8 +3,8 @@
 A `Duration` keeps its parts apart (months, days, working days, exact seconds) because each
 part follows its own rule (DESIGN §3.5): months clamp to the month's end, days move the
 Europe/London wall clock, working days skip weekends and holidays, hours and minutes are
-exact elapsed time. Moments (datetimes) are added in `engine.timemath` when time arrives;
-dates are added here.
+exact elapsed time. Dates are added here; moments (datetimes) in
+`engine.expressions.timemath`, which the timers and deadlines will share.
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@
      ├── ExpressionError              one expression is wrong (raised inside the checker,
      │                                collected into Issues by the loader)
      ├── DurationError                one duration string is wrong (likewise)
+     ├── ExpressionRuntimeError       a compiled expression failed while running (division by
+     │                                zero, a date out of range); in engine.expressions.values
      ├── NotFoundError                a workflow, instance or trigger named does not exist
      └── ConflictError                a lock not obtained, a stale lock_version, or an
                                       idempotency key reused with another request

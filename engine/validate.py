@@ -34,7 +34,7 @@ from engine.definition import (
 )
 from engine.durations import Duration, parse_duration
 from engine.errors import DurationError, ExpressionError, Issue, Loc
-from engine.expressions import CompiledExpression, compile_expression
+from engine.expressions import RESERVED_NAMES, CompiledExpression, compile_expression
 from engine.expressions import types as T
 from engine.expressions.functions import FunctionRegistry
 from engine.expressions.types import Scope
@@ -43,8 +43,6 @@ from engine.workflow import Workflow
 from engine.yamlsource import Mark, SourceDocument
 
 NAME = re.compile(r"[a-z][a-z0-9_]*")
-# Names an expression starts from; a field with one of these names could never be read.
-RESERVED_NAMES = frozenset({"params", "actor", "assignees", "parent", "item", "state", "deadlines", "none", "true", "false"})
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 PARAM_TYPES = ("string", "text", "integer", "number", "boolean", "date", "duration")
 

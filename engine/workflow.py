@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from engine.definition import WorkflowSpec
@@ -46,7 +47,7 @@ class Workflow:
     def version(self) -> int:
         return self.spec.version
 
-    @property
+    @cached_property
     def hash(self) -> str:
         return definition_hash(self.spec)
 

@@ -73,22 +73,36 @@ class SourceDocument:
     def mark_in_string(self, loc: Loc, offset: int) -> Mark:
         """The position of character `offset` inside the string scalar at `loc`.
 
-        Exact for plain and single-line quoted scalars and for block scalars; for double
-        quoted strings with escapes it may be a few columns off, never on another line.
+        A literal block (`|`) keeps its lines, so rows and columns carry over. Every other
+        style may fold line breaks and indentation into spaces, so we count the
+        non-blank characters before `offset` and find the same count in the source text.
+        Exact unless a double-quoted string uses escapes before the offset.
         """
         start = self.mark(loc)
         value = self._value_at(loc)
         if not isinstance(value, str):
             return start
         offset = max(0, min(offset, len(value)))
-        if start.style in ("|", ">"):
+        if start.style == "|":
             return self._mark_in_block(start, value, offset)
-        before = value[:offset]
-        newlines = before.count("\n")
-        if newlines:
-            return Mark(start.line + newlines, 1 + len(before) - before.rfind("\n") - 1)
-        quote = 1 if start.style in ('"', "'") else 0
-        return Mark(start.line, start.col + quote + offset)
+        wanted = sum(1 for char in value[:offset] if not char.isspace())
+        lines = self.text.split("\n")
+        row, col = start.line - 1, start.col - 1
+        if start.style in ('"', "'"):
+            col += 1
+        elif start.style == ">":
+            row, col = row + 1, 0
+        seen = 0
+        while row < len(lines):
+            line = lines[row]
+            while col < len(line):
+                if not line[col].isspace():
+                    if seen == wanted:
+                        return Mark(row + 1, col + 1)
+                    seen += 1
+                col += 1
+            row, col = row + 1, 0
+        return start
 
     def _mark_in_block(self, start: Mark, value: str, offset: int) -> Mark:
         lines = self.text.splitlines()

@@ -194,13 +194,18 @@ class Checker:
                 operands[index], operands[index + 1] = self._membership(left, right, op, op_offset)
         return TCompare(BOOLEAN, node.offset, node.ops, tuple(operands))
 
+    def _members(self, node: Typed, target: Type) -> Typed:
+        """Check string literals, alone or in a list literal, against a scale or enumeration
+        (or read them as a duration, next to one)."""
+        if is_string_literal(node) and (is_enumerated(target) or target == DURATION):
+            return self.fit(node, target)
+        if isinstance(node, TList) and isinstance(target, ListType) and (is_enumerated(target.item) or target.item == DURATION):
+            return self.fit(node, target)
+        return node
+
     def _equatable(self, left: Typed, right: Typed, op: str, offset: int) -> tuple[Typed, Typed]:
-        if is_enumerated(left.type) and (is_string_literal(right) or isinstance(right, TList)):
-            right = self.fit(right, left.type)
-        elif is_enumerated(right.type) and is_string_literal(left):
-            left = self.fit(left, right.type)
-        elif isinstance(left.type, ListType) and is_enumerated(left.type.item) and isinstance(right, TList):
-            right = self.fit(right, left.type)
+        right = self._members(right, left.type)
+        left = self._members(left, right.type)
         if not can_equal(left.type, right.type):
             raise ExpressionError(
                 "type_mismatch",
@@ -214,11 +219,9 @@ class Checker:
         if container == ANY:
             return left, right
         if isinstance(container, ListType):
-            if isinstance(right, TList) and is_enumerated(left.type):
-                right = self.fit(right, ListType(left.type))
-            elif is_string_literal(left) and is_enumerated(container.item):
-                left = self.fit(left, container.item)
-            elif not can_equal(left.type, container.item):
+            right = self._members(right, ListType(left.type))
+            left = self._members(left, container.item)
+            if not can_equal(left.type, right.type.item if isinstance(right.type, ListType) else ANY):
                 raise ExpressionError("type_mismatch", f"{left.type.describe()} is never '{op}' a {container.describe()}", offset)
             return left, right
         if isinstance(container, MapType) or is_stringy(container):

@@ -31,15 +31,15 @@ from engine.expressions.types import BOOLEAN, DeadlineView, EvalContext, ListTyp
 from engine.expressions.values import ExpressionRuntimeError
 
 Run = Callable[[EvalContext], Any]
-Binary = Callable[[Any, Any], Any]
+Operation = Callable[[Any, Any], Any]
 
-_NUMBER_OPS: dict[str, Binary] = {
+_NUMBER_OPS: dict[str, Operation] = {
     "+": values.add,
     "-": values.subtract,
     "*": values.multiply,
     "/": values.divide,
 }
-_COMPARE_OPS: dict[str, Binary] = {
+_COMPARE_OPS: dict[str, Operation] = {
     "==": operator.eq,
     "!=": operator.ne,
     "<": values.less,
@@ -185,7 +185,7 @@ def _unary(node: TUnary) -> Run:
 def _arith(node: TArith) -> Run:
     left, right = compile_node(node.left), compile_node(node.right)
     mode = node.mode
-    function: Binary
+    function: Operation
     if mode == "number":
         function = _NUMBER_OPS[node.op]
     elif mode == "dynamic":

@@ -42,19 +42,20 @@ def check_text(text: str) -> None:
             f"the expression is {len(text)} characters long; at most {MAX_LENGTH} are allowed",
             MAX_LENGTH,
         )
-    if not text.strip():
-        raise ExpressionError("expression_syntax", "the expression is empty", 0)
     open_at: list[int] = []
+    has_content = False
     index = 0
     while index < len(text):
         char = text[index]
         if char in "'\"":
             index = _skip_string(text, index)
+            has_content = True
             continue
         if char == "#":
             newline = text.find("\n", index)
             index = len(text) if newline < 0 else newline
             continue
+        has_content = has_content or not char.isspace()
         if char in _OPENERS:
             open_at.append(index)
             if len(open_at) > MAX_DEPTH:
@@ -68,6 +69,8 @@ def check_text(text: str) -> None:
         index += 1
     if open_at:
         raise ExpressionError("expression_syntax", f"'{text[open_at[-1]]}' is never closed", open_at[-1])
+    if not has_content:
+        raise ExpressionError("expression_syntax", "the expression is empty", 0)
 
 
 def _check_plain_char(char: str, index: int) -> None:

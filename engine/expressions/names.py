@@ -150,7 +150,14 @@ def _article(type_: Type) -> str:
 def _unknown_root(path: Path, scope: Scope) -> ExpressionError:
     if path.root == "item":
         return ExpressionError("unknown_name", "'item' is only available inside a spawn's for_each", path.offset)
-    candidates = [*scope.fields, *scope.computed, *_LITERAL_NAMES, *sorted(RESERVED_NAMES)]
+    candidates = [
+        *scope.fields,
+        *scope.computed,
+        *_LITERAL_NAMES,
+        *sorted(RESERVED_NAMES),
+        *(f"params.{name}" for name in scope.params),
+        *(f"assignees.{role}" for role in scope.roles),
+    ]
     if scope.item is None:
         candidates.remove("item")
     hint = did_you_mean(path.root, candidates)

@@ -29,15 +29,15 @@ from engine.expressions.syntax import (
 
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 _REFUSED_BINARY = {
-    ast.Pow: "'**'",
-    ast.Mod: "'%'",
-    ast.FloorDiv: "'//'",
-    ast.MatMult: "'@'",
-    ast.BitAnd: "'&' (use 'and')",
-    ast.BitOr: "'|' (use 'or')",
-    ast.BitXor: "'^'",
-    ast.LShift: "'<<'",
-    ast.RShift: "'>>'",
+    ast.Pow: "'**' is",
+    ast.Mod: "'%' is",
+    ast.FloorDiv: "'//' is",
+    ast.MatMult: "'@' is",
+    ast.BitAnd: "'&' is (use 'and')",
+    ast.BitOr: "'|' is (use 'or')",
+    ast.BitXor: "'^' is",
+    ast.LShift: "'<<' is",
+    ast.RShift: "'>>' is",
 }
 _COMPARE = {
     ast.Eq: "==",
@@ -52,22 +52,22 @@ _COMPARE = {
     ast.IsNot: "is not",
 }
 _REFUSED_NODES: dict[type[ast.AST], str] = {
-    ast.Lambda: "lambda",
-    ast.ListComp: "comprehensions",
-    ast.SetComp: "comprehensions",
-    ast.DictComp: "comprehensions",
-    ast.GeneratorExp: "comprehensions",
-    ast.Dict: "dict literals",
-    ast.Set: "set literals",
-    ast.Tuple: "tuples (write a list: [a, b])",
-    ast.JoinedStr: "f-strings",
-    ast.FormattedValue: "f-strings",
-    ast.Starred: "starred items",
-    ast.NamedExpr: "assignments (:=)",
-    ast.Await: "'await'",
-    ast.Yield: "'yield'",
-    ast.YieldFrom: "'yield'",
-    ast.Slice: "slices",
+    ast.Lambda: "lambdas are",
+    ast.ListComp: "comprehensions are",
+    ast.SetComp: "comprehensions are",
+    ast.DictComp: "comprehensions are",
+    ast.GeneratorExp: "comprehensions are",
+    ast.Dict: "dict literals are",
+    ast.Set: "set literals are",
+    ast.Tuple: "tuples are (write a list: [a, b])",
+    ast.JoinedStr: "f-strings are",
+    ast.FormattedValue: "f-strings are",
+    ast.Starred: "starred items are",
+    ast.NamedExpr: "assignments (:=) are",
+    ast.Await: "'await' is",
+    ast.Yield: "'yield' is",
+    ast.YieldFrom: "'yield' is",
+    ast.Slice: "slices are",
 }
 _MAX_EXPONENT = 100  # a QA threshold never needs 1e100; keeps decimal arithmetic small
 
@@ -82,7 +82,8 @@ def to_syntax(root: ast.expr, source: SourceMap, text: str) -> Node:
 
 
 def _refuse(what: str, offset: int) -> ExpressionError:
-    return ExpressionError("not_allowed", f"{what} are not allowed in expressions", offset)
+    """`what` ends with its verb ("lambdas are", "'%' is"), so the message reads as a sentence."""
+    return ExpressionError("not_allowed", f"{what} not allowed in expressions", offset)
 
 
 class _Converter:
@@ -111,7 +112,7 @@ class _Converter:
             return IfExp(offset, self.convert(node.test), self.convert(node.body), self.convert(node.orelse))
         if isinstance(node, ast.Call):
             return self._call(node, offset)
-        what = _REFUSED_NODES.get(type(node), f"'{type(node).__name__}' forms")
+        what = _REFUSED_NODES.get(type(node), f"'{type(node).__name__}' is")
         raise _refuse(what, offset)
 
     def _literal(self, node: ast.Constant, offset: int) -> int | Decimal | str | bool | None:
@@ -124,7 +125,7 @@ class _Converter:
             return value
         if isinstance(value, float):
             return self._decimal(node, offset)
-        what = {bytes: "bytes literals", complex: "imaginary numbers"}.get(type(value), "'...'")
+        what = {bytes: "bytes literals are", complex: "imaginary numbers are"}.get(type(value), "'...' is")
         raise _refuse(what, offset)
 
     def _decimal(self, node: ast.Constant, offset: int) -> Decimal:
@@ -170,7 +171,7 @@ class _Converter:
         key = node.slice
         key_offset = self._source.start(key)
         if isinstance(key, ast.Slice):
-            raise _refuse("slices", key_offset)
+            raise _refuse("slices are", key_offset)
         if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
             raise ExpressionError(
                 "not_allowed",
@@ -181,7 +182,7 @@ class _Converter:
 
     def _unary(self, node: ast.UnaryOp, offset: int) -> Node:
         if isinstance(node.op, ast.Invert):
-            raise _refuse("'~' operators", offset)
+            raise _refuse("'~' is", offset)
         operand = self.convert(node.operand)
         if isinstance(node.op, ast.Not):
             return Unary(offset, "not", operand)
@@ -195,7 +196,7 @@ class _Converter:
     def _binary(self, node: ast.BinOp, offset: int) -> Binary:
         op_offset = self._operator_offset(node.left, node.right)
         if type(node.op) in _REFUSED_BINARY:
-            raise _refuse(_REFUSED_BINARY[type(node.op)] + " operators", op_offset)
+            raise _refuse(_REFUSED_BINARY[type(node.op)], op_offset)
         return Binary(offset, _BINARY[type(node.op)], op_offset, self.convert(node.left), self.convert(node.right))
 
     def _compare(self, node: ast.Compare, offset: int) -> Compare:
@@ -225,7 +226,7 @@ class _Converter:
             )
         _check_identifier(node.func.id, offset)
         if node.keywords:
-            raise _refuse("keyword arguments", self._source.start(node.keywords[0]))
+            raise _refuse("keyword arguments are", self._source.start(node.keywords[0]))
         return Call(offset, node.func.id, tuple(self.convert(arg) for arg in node.args))
 
     def _operator_offset(self, left: ast.AST, right: ast.AST) -> int:

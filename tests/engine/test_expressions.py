@@ -350,8 +350,13 @@ def test_in_on_fields_and_maps() -> None:
 
 def test_chained_comparison_evaluates_the_middle_once() -> None:
     calls: list[int] = []
+
+    def tick() -> int:
+        calls.append(1)
+        return len(calls)
+
     registry = default_functions()
-    registry.register("tick", Signature((), INTEGER), lambda: calls.append(1) or len(calls))
+    registry.register("tick", Signature((), INTEGER), tick)
     scope = dataclasses.replace(SCOPE, functions=registry)
     assert run("0 < tick() < 2", scope=scope) is True
     assert calls == [1]
@@ -376,6 +381,8 @@ def test_date_and_duration_arithmetic() -> None:
     assert run("today() - due_at", ctx) == 55
     assert compiled("today() - due_at").type == INTEGER
     assert compiled("due_at + '2 weeks'").type == DATE
+    assert run("window == '4 weeks'", ctx) is True
+    assert run("window in ['28 days', '1 month']", ctx) is True
 
 
 def test_datetime_plus_days_keeps_the_london_wall_clock_across_bst() -> None:
@@ -707,6 +714,10 @@ ERRORS = [
     ("1 +", "expression_syntax", "+"),
     ("'open", "expression_syntax", "'"),
     ("", "expression_syntax", ""),
+    ("  # only a comment", "expression_syntax", ""),
+    ("['goood'] == grade_list", "not_in_scale", "'goood'"),
+    ("grade_list == ['good', 'fine']", "not_in_scale", "'fine'"),
+    ("'fine' in grade_list", "not_in_scale", "'fine'"),
     ("1" * 31, "literal_too_large", "1"),
     ("1.5e200", "literal_too_large", "1.5e200"),
 ]
@@ -740,6 +751,7 @@ def test_type_mismatch_against_an_expected_field_type() -> None:
         ("assignees.auditr", "unknown name 'assignees.auditr'; did you mean 'assignees.auditor'?"),
         ("domains.planing", "'domains' has no key 'planing'; did you mean 'domains.planning'?"),
         ("true", "unknown name 'true'; did you mean 'True'?"),
+        ("audit_window", "unknown name 'audit_window'; did you mean 'params.audit_window'?"),
         ("lenn(actions)", "there is no function 'lenn'; did you mean 'len'?"),
         ("worse_thn(overall_grade, 'good')", "there is no function 'worse_thn'; did you mean 'worse_than'?"),
         (

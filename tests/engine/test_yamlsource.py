@@ -102,3 +102,19 @@ def test_positions_inside_strings(text: str, offset: int, line: int, col: int) -
     doc = read_yaml("f.yaml", text)
     mark = doc.mark_in_string(("when",), offset)
     assert (mark.line, mark.col) == (line, col)
+
+
+@pytest.mark.parametrize(
+    ("text", "needle", "line", "col"),
+    [
+        ('when: "a == 1 or\n  bb == 2"\n', "bb", 2, 3),  # double-quoted over two lines
+        ("when: >\n  a == 1 or\n  bb == 2\n", "bb", 3, 3),  # folded block
+        ("when: a == 1 or\n  bb == 2\n", "bb", 2, 3),  # plain over two lines
+        ("when: 'x' \n", "x", 1, 8),
+    ],
+)
+def test_positions_inside_folded_strings(text: str, needle: str, line: int, col: int) -> None:
+    doc = read_yaml("f.yaml", text)
+    value = doc.value["when"]
+    mark = doc.mark_in_string(("when",), value.index(needle))
+    assert (mark.line, mark.col) == (line, col)
