@@ -73,10 +73,10 @@ class WorkflowChecker:
     def warning(self, loc: Loc, code: str, message: str) -> None:
         self.doc.add(loc, code, message, key=True, severity="warning")
 
-    def unknown(self, loc: Loc, code: str, kind: str, name: str, choices: Iterable[str]) -> None:
+    def unknown(self, loc: Loc, code: str, kind: str, name: str, choices: Iterable[str], *, key: bool = False) -> None:
         close = difflib.get_close_matches(name, list(choices), n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
-        self.error(loc, code, f"unknown {kind} '{name}'{hint}")
+        self.error(loc, code, f"unknown {kind} '{name}'{hint}", key=key)
 
     # --- the stages ----------------------------------------------------------------------
 
@@ -134,9 +134,8 @@ class WorkflowChecker:
         for section, names in sections:
             for name in names:
                 if not NAME.fullmatch(name):
-                    self.error(
-                        (section, name), "bad_name", f"'{name}' must be lower_snake_case: a small letter, then small letters, digits or _"
-                    )
+                    message = f"'{name}' must be lower_snake_case: a small letter, then small letters, digits or _"
+                    self.error((section, name), "bad_name", message, key=True)
         if "system" in self.spec.roles:
             self.error(
                 ("roles", "system"), "reserved_role", "'system' is built in (timers, deadlines, cascades) and can't be declared", key=True
@@ -234,9 +233,13 @@ class WorkflowChecker:
             self.error(default_loc, "bad_default", f"the default does not fit the field: {_first_message(exc)}")
 
     def _scope(self, item: T.Type | None = None) -> Scope:
+        # A declaration that failed to build is reported where it is declared; it still
+        # exists (typed `any`), so its uses don't each add a misleading "unknown name".
+        fields = {name: T.ANY for name in self.spec.fields} | {name: ft.type for name, ft in self.field_types.items()}
+        params = {name: T.ANY for name in self.spec.params} | self.param_types
         return Scope(
-            fields={name: ft.type for name, ft in self.field_types.items()},
-            params=self.param_types,
+            fields=fields,
+            params=params,
             roles=frozenset(self.spec.roles),
             states=frozenset(self.spec.states),
             deadlines=frozenset(self.spec.deadlines),
@@ -265,9 +268,9 @@ class WorkflowChecker:
             return
         self.used_roles.add(role)
 
-    def _field(self, loc: Loc, name: str) -> None:
+    def _field(self, loc: Loc, name: str, *, key: bool = False) -> None:
         if name not in self.spec.fields:
-            self.unknown(loc, "unknown_field", "field", name, self.spec.fields)
+            self.unknown(loc, "unknown_field", "field", name, self.spec.fields, key=key)
             return
         self.used_fields.add(name)
 
@@ -381,8 +384,8 @@ class WorkflowChecker:
             self._expression((*loc, "checks", position, "when"), check.when, T.BOOLEAN)
             self._template((*loc, "checks", position, "otherwise"), check.otherwise)
         if (guarded.when is None) != (guarded.otherwise is None):
-            missing = "otherwise" if guarded.when is not None else "when"
-            self.error(loc, "bad_check", f"`when` and `otherwise` go together: add `{missing}:`")
+            present, missing = ("when", "otherwise") if guarded.when is not None else ("otherwise", "when")
+            self.error((*loc, present), "bad_check", f"`when` and `otherwise` go together: add `{missing}:`", key=True)
         if guarded.when is not None:
             self._expression((*loc, "when"), guarded.when, T.BOOLEAN)
         if guarded.otherwise is not None:
@@ -412,6 +415,8 @@ class WorkflowChecker:
     def _check_transitions(self) -> None:
         for index, transition in enumerate(self.spec.transitions):
             loc: Loc = ("transitions", index)
+            if not transition.from_:
+                self.error((*loc, "from"), "bad_value", "'from' needs at least one state (or \"*\" for every non-final state)")
             for position, source in enumerate(transition.from_):
                 if source == graph.EVERY:
                     continue
@@ -436,7 +441,7 @@ class WorkflowChecker:
             self._expression((*loc, "when"), effect.when, T.BOOLEAN)
         if isinstance(effect, SetEffect):
             for name, raw in effect.set.items():
-                self._field((*loc, "set", name), name)
+                self._field((*loc, "set", name), name, key=True)
                 self._value((*loc, "set", name), raw, self.field_types.get(name))
         elif isinstance(effect, ClearEffect):
             for position, name in enumerate(effect.clear):
@@ -514,6 +519,8 @@ class WorkflowChecker:
             self._moment((*loc, "from", "field"), start.field)
         for position, state in enumerate(deadline.until):
             self._state((*loc, "until", position), state)
+        if arm not in self.spec.states:
+            return  # the unknown initial state is reported once; guessing here would only add noise
         pending = graph.reachable(self.spec, arm, stop_at=deadline.until) - set(deadline.until) - self.finals
         events: list[tuple[Loc, str]] = []
         for position, reminder in enumerate(deadline.reminders):
@@ -537,6 +544,8 @@ class WorkflowChecker:
         for name, text in self.spec.computed.items():
             if name in self.spec.fields:
                 self.error(("computed", name), "duplicate_name", f"'{name}' is already a field", key=True)
+            elif name in RESERVED_NAMES or name in self.functions.names():
+                self.error(("computed", name), "reserved_name", f"'{name}' is reserved in expressions; choose another name", key=True)
             compiled = self._expression(("computed", name), text, None)
             if compiled is not None:
                 computed[name] = compiled.type

@@ -37,6 +37,12 @@ _INT = re.compile(r"[-+]?[0-9]+")
 _OCT = re.compile(r"0o[0-7]+")
 _HEX = re.compile(r"0x[0-9a-fA-F]+")
 _FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+# Deeper than any workflow needs, shallow enough that building values never nears Python's
+# recursion limit (libyaml itself accepts 1,000 levels).
+MAX_DEPTH = 40
+# Errors whose context (the bracket, quote or key left open) is where the QA lead must look;
+# for the others the problem mark (the token that broke the structure) is the better place.
+_CONTEXT_FIRST = ("flow sequence", "flow mapping", "quoted scalar", "simple key", "block scalar")
 
 
 @dataclass(frozen=True)
@@ -170,12 +176,28 @@ def read_yaml(path: str, text: str) -> SourceDocument:
         events = list(yaml.parse(text, Loader=_Parser))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if exc.context_mark is not None and any(word in (exc.context or "") for word in _CONTEXT_FIRST):
+            mark = exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = exc.problem or "invalid YAML"
         context = f" ({exc.context})" if exc.context else ""
         doc.issues.append(Issue(path, line, col, "error", "yaml_syntax", f"{problem}{context}"))
         return doc
-    except yaml.YAMLError as exc:  # reader errors: bad bytes, control characters
+    except yaml.reader.ReaderError as exc:  # a control character or a bad byte
+        before = text[: exc.position]
+        line, col = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+        doc.issues.append(
+            Issue(
+                path,
+                line,
+                col,
+                "error",
+                "yaml_syntax",
+                f"character #x{_code_point(exc.character):04x} is not allowed in YAML: {exc.reason}",
+            )
+        )
+        return doc
+    except yaml.YAMLError as exc:
         doc.issues.append(Issue(path, 1, 1, "error", "yaml_syntax", str(exc).splitlines()[0]))
         return doc
     _Builder(doc).build(iter(events))
@@ -213,6 +235,10 @@ class _Builder:
             self.problem(event, "yaml_anchor", f"anchors (&{event.anchor}) are not allowed: write each value out in full")
         if getattr(event, "tag", None) and event.tag != "!":
             self.problem(event, "yaml_tag", f"tags ({event.tag}) are not allowed: qaflow decides each value's type from its field")
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)) and len(loc) >= MAX_DEPTH:
+            self.problem(event, "yaml_too_deep", f"nested more than {MAX_DEPTH} levels deep: no workflow needs that")
+            _skip_collection(events)
+            return None
         if isinstance(event, yaml.ScalarEvent):
             # The C parser reports a plain scalar's style as '' and the Python one as None.
             return resolve_scalar(event.value) if not event.style and event.implicit[0] else event.value
@@ -265,3 +291,19 @@ class _Builder:
         self.problem(event, "yaml_complex_key", "a key must be a plain name, not a list or mapping")
         self.node(events, event, ("?",))
         return None
+
+
+def _skip_collection(events: Iterator[Any]) -> None:
+    """Consume events up to the end of the collection just started, without recursion."""
+    depth = 1
+    for event in events:
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
+            if depth == 0:
+                return
+
+
+def _code_point(character: Any) -> int:
+    return character if isinstance(character, int) else ord(character)

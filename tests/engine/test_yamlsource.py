@@ -73,7 +73,7 @@ def test_positions_of_keys_and_items() -> None:
         ("a: !custom x\n", "yaml_tag", 1, 4),
         ("? [a, b]\n: 1\n", "yaml_complex_key", 1, 3),
         ("a: 1\n---\nb: 2\n", "yaml_multiple_documents", 2, 1),
-        ("a: [1, 2\nb: 3\n", "yaml_syntax", 2, 2),
+        ("a: [1, 2\nb: 3\n", "yaml_syntax", 1, 4),  # at the bracket left open
         ("a:\n\tb: 1\n", "yaml_syntax", 2, 1),
         ("", "empty_file", 1, 1),
         ("# only a comment\n", "empty_file", 1, 1),
