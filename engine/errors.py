@@ -9,8 +9,14 @@
      ├── ExpressionRuntimeError       a compiled expression failed while running (division by
      │                                zero, a date out of range); in engine.expressions.values
      ├── NotFoundError                a workflow, instance or trigger named does not exist
-     └── ConflictError                a lock not obtained, a stale lock_version, or an
-                                      idempotency key reused with another request
+     ├── ConflictError                a lock not obtained, a stale lock_version, or an
+     │                                idempotency key reused with another request
+     ├── TransitionRefusedError       an event (or a start) was refused; carries the
+     │                                structured reasons (engine.results.Reason)
+     ├── VersionConflictError         a workflow version is already deployed with
+     │                                another definition ("bump version"); a DefinitionError
+     └── StorageError                 the database failed or is not at the latest schema
+                                      (storage translates driver errors into this)
 
 Anything else that escapes is a bug and keeps its traceback.
 
@@ -22,7 +28,10 @@ read files and not paths, the 1-based line and column the loader resolved for it
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from engine.results import CandidateReport, Reason
 
 Severity = Literal["error", "warning"]
 Loc = tuple[str | int, ...]
@@ -99,3 +108,53 @@ class NotFoundError(QaflowError):
 
 class ConflictError(QaflowError):
     """Someone else got there first, or a key was reused with another request. CLI exit 4."""
+
+
+class TransitionRefusedError(QaflowError):
+    """An event was refused (DESIGN §4.2): nothing changed, and the attempt is in the security log.
+
+    `reasons` are event-level (an unknown trigger, the wrong state, `system` claimed, bad
+    data); `candidates` hold each candidate transition's own reasons. CLI exit 1.
+    """
+
+    def __init__(
+        self,
+        trigger: str,
+        instance_id: str | None,
+        reasons: tuple[Reason, ...] = (),
+        candidates: tuple[CandidateReport, ...] = (),
+        workflow: str | None = None,
+    ) -> None:
+        self.trigger = trigger
+        self.instance_id = instance_id
+        self.workflow = workflow
+        self.reasons = reasons
+        self.candidates = candidates
+        super().__init__(self._message())
+
+    @property
+    def all_reasons(self) -> tuple[Reason, ...]:
+        """Every reason, event-level first, then each candidate's in file order."""
+        return self.reasons + tuple(reason for candidate in self.candidates for reason in candidate.reasons)
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(reason.code for reason in self.all_reasons)
+
+    def _message(self) -> str:
+        where = f" on {self.instance_id}" if self.instance_id else f" of {self.workflow}" if self.workflow else ""
+        parts = [reason.message for reason in self.reasons]
+        many = len(self.candidates) > 1
+        for candidate in self.candidates:
+            prefix = f"transition {candidate.transition}: " if many else ""
+            parts.extend(prefix + reason.message for reason in candidate.reasons)
+        return f"'{self.trigger}'{where} refused: " + "; ".join(parts)
+
+
+class VersionConflictError(DefinitionError):
+    """A (workflow, version) is already deployed with a different definition hash."""
+
+
+class StorageError(QaflowError):
+    """The database failed or refused something for a reason other than a conflict: a schema
+    missing or behind (run `qaflow db upgrade`), a bad URL, a broken constraint. CLI exit 1."""

@@ -14,7 +14,9 @@ from typing import Any
 import click
 
 from engine.errors import ConflictError, NotFoundError, QaflowError
-from qaflow.commands import definitions
+from qaflow.app import Settings, parse_now
+from qaflow.commands import definitions, instances
+from qaflow.setvalues import UsageError
 
 
 class QaflowGroup(click.Group):
@@ -22,13 +24,15 @@ class QaflowGroup(click.Group):
         try:
             return super().invoke(ctx)
         except QaflowError as exc:
-            if ctx.params.get("debug"):
+            if ctx.params.get("debug") or (isinstance(ctx.obj, Settings) and ctx.obj.debug):
                 raise
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(exit_code(exc))
 
 
 def exit_code(exc: QaflowError) -> int:
+    if isinstance(exc, UsageError):
+        return 2
     if isinstance(exc, NotFoundError):
         return 3
     if isinstance(exc, ConflictError):
@@ -46,17 +50,32 @@ def exit_code(exc: QaflowError) -> int:
     type=click.Path(file_okay=False),
     help="Folder of workflow files (or QAFLOW_WORKFLOWS).",
 )
+@click.option(
+    "--db",
+    "db_url",
+    envvar="QAFLOW_DB",
+    default="sqlite:///qaflow.db",
+    show_default=True,
+    help="Database URL (or QAFLOW_DB): sqlite:///FILE or postgresql+psycopg://...",
+)
+@click.option("--now", help="Run as if it were this time (ISO 8601 with Z or an offset); needs --allow-clock-override.")
+@click.option("--allow-clock-override", is_flag=True, help="Allow --now (tests, demonstrations, recovery).")
 @click.option("--debug", is_flag=True, help="Show the traceback of an error instead of one line.")
 @click.version_option(package_name="qaflow")
 @click.pass_context
-def cli(ctx: click.Context, workflows_dir: str, debug: bool) -> None:
-    """qaflow: quality-assurance workflows for children's social care, as YAML state machines."""
-    ctx.obj = {"workflows_dir": workflows_dir, "debug": debug}
+def cli(ctx: click.Context, workflows_dir: str, db_url: str, now: str | None, allow_clock_override: bool, debug: bool) -> None:
+    """qaflow: quality-assurance workflows for children's social care, as YAML state machines.
+
+    The command line is an operator's tool with direct database access: --role claims roles
+    without authentication.
+    """
+    if now is not None and not allow_clock_override:
+        raise click.UsageError("--now moves the clock only with --allow-clock-override")
+    ctx.obj = Settings(db_url=db_url, workflows_dir=workflows_dir, now=parse_now(now) if now else None, debug=debug)
 
 
-cli.add_command(definitions.validate)
-cli.add_command(definitions.schema)
-cli.add_command(definitions.diagram)
+for command in (definitions.validate, definitions.schema, definitions.diagram, *instances.COMMANDS):
+    cli.add_command(command)
 
 
 def main() -> None:

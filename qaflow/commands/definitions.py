@@ -12,6 +12,7 @@ from engine.definition import workflow_json_schema
 from engine.errors import Issue, NotFoundError, WorkflowValidationError
 from engine.loader import load_workflow
 from engine.workflow import Workflow
+from qaflow.app import Settings
 
 PROGRAMME_FILE = "programme.yaml"
 
@@ -43,13 +44,13 @@ def check_files(files: list[Path]) -> list[Issue]:
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the problems as a JSON array.")
 @click.pass_obj
-def validate(obj: dict[str, object], paths: tuple[Path, ...], as_json: bool) -> None:
+def validate(settings: Settings, paths: tuple[Path, ...], as_json: bool) -> None:
     """Check workflow files (or folders of them) and list every problem.
 
     Each problem is one line, PATH:LINE:COL: error|warning [code] message. Exits 1 when
     there is an error.
     """
-    files = workflow_files(list(paths) or [Path(str(obj["workflows_dir"]))])
+    files = workflow_files(list(paths) or [Path(settings.workflows_dir)])
     issues = check_files(files)
     errors = sum(issue.is_error for issue in issues)
     if as_json:
@@ -87,10 +88,10 @@ def find_workflow(name: str, workflows_dir: str) -> Workflow:
 @click.argument("workflow")
 @click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
 @click.pass_obj
-def diagram(obj: dict[str, object], workflow: str, fmt: str) -> None:
+def diagram(settings: Settings, workflow: str, fmt: str) -> None:
     """Draw WORKFLOW's states and transitions (Mermaid stateDiagram-v2, or Graphviz DOT)."""
     try:
-        loaded = find_workflow(workflow, str(obj["workflows_dir"]))
+        loaded = find_workflow(workflow, settings.workflows_dir)
     except WorkflowValidationError as exc:
         for issue in exc.issues:
             click.echo(str(issue), err=True)

@@ -1,0 +1,260 @@
+"""Canonical JSON: the one byte form that history hashes, and the JSON form of instance data.
+
+Two representations of a value exist in the runtime:
+
+- the **typed form** expressions read (`datetime.date`, `Decimal`, `Duration`, aware
+  `datetime`), produced by `FieldType.validate`;
+- the **JSON form** kept in instance records, history payloads and idempotency results:
+  only `str`, `int`, `bool`, `None`, `list` and `dict` with string keys. Dates are
+  `YYYY-MM-DD`, datetimes `YYYY-MM-DDTHH:MM:SS.ffffffZ`, numbers decimal strings (never a
+  binary float), durations `Duration.canonical()`, and every string is NFC.
+
+Storing the JSON form means a store writes data as JSON text with no knowledge of the
+workflow, `verify` compares replayed history with the instance row by plain equality, and
+the history payload needs no second encoding. The runtime turns JSON form back into typed
+form lazily, field by field, with the `Reviver`s built here from each field's type.
+
+Canonical bytes (DESIGN §4.5): JSON with sorted keys, no spaces, UTF-8, NFC strings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import re
+import unicodedata
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from engine.durations import Duration
+from engine.expressions import types as T
+
+Reviver = Callable[[Any], Any]
+
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _refuse_type(value: Any) -> Any:
+    raise TypeError(f"a {type(value).__name__} is not JSON form")
+
+
+# `JSONEncoder.encode` builds a new C encoder on every call; history encodes on every event,
+# so build the C encoder once. No circular-reference markers: JSON-form values are trees we
+# built ourselves.
+_make_encoder: Any = getattr(json.encoder, "c_make_encoder", None)  # CPython's C encoder; not in the type stubs
+_C_ENCODE: Any = (
+    _make_encoder(None, _refuse_type, json.encoder.encode_basestring, None, ":", ",", True, False, False) if _make_encoder else None
+)
+
+
+def _encode_text(value: Any) -> str:
+    if _C_ENCODE is None:
+        return _ENCODER.encode(value)
+    return "".join(_C_ENCODE(value, 0))
+
+
+_CANONICAL_DURATION = re.compile(r"P(\d+)M(\d+)D(\d+)WDT(\d+)S")
+
+
+class CanonicalError(ValueError):
+    """A value has no canonical form (a binary float, a non-finite number, an unknown type)."""
+
+
+def nfc(text: str) -> str:
+    """The NFC form of a string; ASCII text (almost all of it) is returned as is, cheaply."""
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
+
+
+def format_time(moment: dt.datetime) -> str:
+    """`YYYY-MM-DDTHH:MM:SS.ffffffZ` for an aware datetime, converted to UTC."""
+    if moment.tzinfo is not dt.UTC:
+        if moment.tzinfo is None:
+            raise CanonicalError(f"a time must carry its zone, got {moment!r}")
+        moment = moment.astimezone(dt.UTC)
+    # %-formatting of the parts is three times faster than strftime, and this runs per event
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ" % (  # noqa: UP031
+        moment.year,
+        moment.month,
+        moment.day,
+        moment.hour,
+        moment.minute,
+        moment.second,
+        moment.microsecond,
+    )
+
+
+def parse_time(text: str) -> dt.datetime:
+    """The inverse of `format_time` (also accepts any ISO 8601 time with a zone)."""
+    moment = dt.datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise CanonicalError(f"a time must carry its zone, got {text!r}")
+    return moment.astimezone(dt.UTC)
+
+
+def decimal_text(number: Decimal) -> str:
+    """A finite Decimal as plain decimal text, never with an exponent (1E+2 -> '100')."""
+    if not number.is_finite():
+        raise CanonicalError(f"{number} is not a finite number")
+    return format(number, "f")
+
+
+def to_json_value(value: Any) -> Any:
+    """The JSON form of a typed value (see the module docstring).
+
+    Raises:
+        CanonicalError: a float, a non-finite Decimal, a naive datetime or an unknown type.
+    """
+    kind = type(value)
+    if kind is str:
+        return nfc(value)
+    if value is None or kind is int or kind is bool:
+        return value
+    if kind is list or kind is tuple:
+        return [to_json_value(item) for item in value]
+    if isinstance(value, Mapping):
+        result: dict[str, Any] = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise CanonicalError(f"a map key must be text, got {key!r}")
+            result[nfc(key)] = to_json_value(item)
+        return result
+    if kind is Decimal:
+        return decimal_text(value)
+    if kind is dt.date:
+        return value.isoformat()
+    if kind is dt.datetime:
+        return format_time(value)
+    if kind is Duration:
+        return value.canonical()
+    if kind is float:
+        raise CanonicalError(f"{value!r} is a binary float; numbers are integers or decimals")
+    raise CanonicalError(f"a {kind.__name__} has no canonical form")
+
+
+def to_request_value(value: Any) -> Any:
+    """Like `to_json_value`, but never fails: what a caller sent, for an idempotency hash.
+
+    A request may hold anything (it has not been validated yet); what can't be canonical is
+    tagged with its type and repr, so two different requests still hash differently.
+    """
+    try:
+        return to_json_value(value)
+    except CanonicalError:
+        if isinstance(value, (list, tuple)):
+            return [to_request_value(item) for item in value]
+        if isinstance(value, Mapping):
+            return {str(key): to_request_value(item) for key, item in value.items()}
+        return {"$repr": f"{type(value).__name__}:{value!r}"}
+
+
+def dumps(value: Any) -> bytes:
+    """Canonical bytes of a JSON-form value: sorted keys, no spaces, UTF-8.
+
+    Strings must already be NFC (`to_json_value` makes them so).
+    """
+    try:
+        return _encode_text(value).encode("utf-8")
+    except (TypeError, ValueError) as exc:
+        raise CanonicalError(str(exc)) from exc
+
+
+def dumps_text(value: Any) -> str:
+    """`dumps` as text, for callers assembling a larger canonical document."""
+    try:
+        return _encode_text(value)
+    except (TypeError, ValueError) as exc:
+        raise CanonicalError(str(exc)) from exc
+
+
+def loads(raw: bytes) -> Any:
+    return json.loads(raw.decode("utf-8"))
+
+
+def duration_from_canonical(text: str) -> Duration:
+    match = _CANONICAL_DURATION.fullmatch(text)
+    if match is None:
+        raise CanonicalError(f"{text!r} is not a canonical duration")
+    months, days, working_days, seconds = (int(part) for part in match.groups())
+    return Duration(months=months, days=days, working_days=working_days, seconds=seconds)
+
+
+def _revive_number(value: Any) -> Any:
+    return None if value is None else Decimal(value)
+
+
+def _revive_date(value: Any) -> Any:
+    return None if value is None else dt.date.fromisoformat(value)
+
+
+def _revive_datetime(value: Any) -> Any:
+    return None if value is None else parse_time(value)
+
+
+def _revive_duration(value: Any) -> Any:
+    return None if value is None else duration_from_canonical(value)
+
+
+_PRIMITIVE_REVIVERS: dict[str, Reviver] = {
+    "number": _revive_number,
+    "date": _revive_date,
+    "datetime": _revive_datetime,
+    "duration": _revive_duration,
+}
+
+
+def reviver_for(type_: T.Type) -> Reviver | None:
+    """How to turn a field's JSON form back into its typed form; None when they are the same.
+
+    Strings, texts, integers, booleans, scale and enumeration values (and containers of only
+    those) need nothing, so most reads cost a dictionary lookup.
+    """
+    if isinstance(type_, T.Primitive):
+        return _PRIMITIVE_REVIVERS.get(type_.name)
+    if isinstance(type_, T.ListType):
+        item = reviver_for(type_.item)
+        if item is None:
+            return None
+        return lambda value: None if value is None else [item(entry) for entry in value]
+    if isinstance(type_, T.MapType):
+        entry = reviver_for(type_.item)
+        if entry is None:
+            return None
+        return lambda value: None if value is None else {key: entry(item) for key, item in value.items()}
+    if isinstance(type_, T.ObjectType):
+        members = {key: reviver for key, member in type_.fields if (reviver := reviver_for(member)) is not None}
+        if not members:
+            return None
+
+        def revive_object(value: Any) -> Any:
+            if value is None:
+                return None
+            result = dict(value)
+            for key, reviver in members.items():
+                if key in result:
+                    result[key] = reviver(result[key])
+            return result
+
+        return revive_object
+    return None
+
+
+# The payload of an event that writes, assigns and says nothing (engine.history.payload_bytes).
+EMPTY_PAYLOAD = b'{"assign":{},"changes":{},"comment":null,"data":{}}'
+
+
+class ChainHasher:
+    """SHA-256, or HMAC-SHA256 when a key is given (DESIGN §4.5), as lowercase hex."""
+
+    def __init__(self, key: bytes | None = None) -> None:
+        self.key = key
+        self.algorithm = "hmac-sha256" if key else "sha256"
+        # bound once: `digest` runs twice per event
+        self.digest: Callable[[bytes], str] = (lambda data: hmac.digest(key, data, "sha256").hex()) if key else _sha256_hex
+        self.empty_payload_hash = self.digest(EMPTY_PAYLOAD)
+
+
+def _sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

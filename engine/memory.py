@@ -1,0 +1,214 @@
+"""An in-memory store with real transactions, for tests, benchmarks and `simulate`.
+
+Each unit of work keeps an undo log: every write records how to take it back, a clean exit
+forgets the log (commit), an exception replays it backwards (rollback). That is cheaper than
+copying every table when the unit of work begins, and gives the same guarantee: a refused or
+failed event leaves instances, history, state entries, keys, outbox and definitions exactly
+as they were. One unit of work runs at a time (a lock), like SQLite's single writer.
+
+Records are immutable, so tables hold them directly and reads hand them out without copying.
+"""
+
+from __future__ import annotations
+
+import threading
+from types import TracebackType
+from typing import Any
+
+from engine.errors import ConflictError, QaflowError
+from engine.records import (
+    DefinitionRecord,
+    HistoryPayload,
+    HistoryRow,
+    IdempotencyRecord,
+    InstanceRecord,
+    OutboxMessage,
+    SecurityEvent,
+    StateEntry,
+)
+
+# How to take one write back: a function and its arguments, called on rollback. Tuples rather
+# than closures, because a closure costs more to make and every event makes several.
+Undo = tuple[Any, ...]  # (function, *arguments)
+
+
+class MemoryStore:
+    """Tables as dicts and lists. `snapshot()` lets tests check that nothing changed."""
+
+    def __init__(self) -> None:
+        self.definitions: dict[tuple[str, int], DefinitionRecord] = {}
+        self.instances: dict[str, InstanceRecord] = {}
+        self.state_entries: dict[str, list[StateEntry]] = {}
+        self.history: dict[str, list[HistoryRow]] = {}
+        self.payloads: dict[str, dict[int, bytes | None]] = {}  # None: redacted
+        self.idempotency: dict[tuple[str, str], IdempotencyRecord] = {}
+        self.outbox: list[OutboxMessage] = []
+        self.security_log: list[SecurityEvent] = []
+        self._lock = threading.Lock()
+        self._active = False
+
+    def unit_of_work(self) -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(self)
+
+    def snapshot(self) -> tuple[Any, ...]:
+        """Everything but the security log, copied shallowly: equal snapshots, equal stores."""
+        return (
+            dict(self.definitions),
+            dict(self.instances),
+            {key: list(value) for key, value in self.state_entries.items()},
+            {key: list(value) for key, value in self.history.items()},
+            {key: dict(value) for key, value in self.payloads.items()},
+            dict(self.idempotency),
+            list(self.outbox),
+        )
+
+
+class MemoryUnitOfWork:
+    """One transaction on a MemoryStore (see the module docstring); used once."""
+
+    __slots__ = ("_store", "_undo")
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self._undo: list[Undo] = []
+
+    def __enter__(self) -> MemoryUnitOfWork:
+        store = self._store
+        store._lock.acquire()
+        if store._active:  # only reachable from another unit of work on this thread
+            store._lock.release()
+            raise QaflowError("a unit of work is already open on this store; the engine opens one per event")
+        store._active = True
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        store = self._store
+        try:
+            if exc_type is not None:
+                for undo in reversed(self._undo):
+                    undo[0](*undo[1:])
+        finally:
+            store._active = False
+            store._lock.release()
+
+    # --- definitions -------------------------------------------------------------------
+
+    def get_definition(self, workflow: str, version: int) -> DefinitionRecord | None:
+        return self._store.definitions.get((workflow, version))
+
+    def get_latest_definition(self, workflow: str) -> DefinitionRecord | None:
+        versions = [record for (name, _), record in self._store.definitions.items() if name == workflow]
+        return max(versions, key=lambda record: record.version, default=None)
+
+    def add_definition(self, record: DefinitionRecord) -> None:
+        table = self._store.definitions
+        key = (record.workflow, record.version)
+        if key in table:
+            raise ConflictError(f"workflow {record.workflow} version {record.version} is already deployed")
+        table[key] = record
+        self._undo.append((dict.pop, table, key))
+
+    # --- instances ---------------------------------------------------------------------
+
+    def lock_instance(self, instance_id: str) -> InstanceRecord | None:
+        return self._store.instances.get(instance_id)  # the store lock already serialises writers
+
+    def get_instance(self, instance_id: str) -> InstanceRecord | None:
+        return self._store.instances.get(instance_id)
+
+    def add_instance(self, record: InstanceRecord) -> None:
+        table = self._store.instances
+        if record.id in table:
+            raise ConflictError(f"instance {record.id} already exists")
+        table[record.id] = record
+        self._undo.append((dict.pop, table, record.id))
+
+    def update_instance(self, record: InstanceRecord, expected_lock_version: int) -> None:
+        table = self._store.instances
+        old = table.get(record.id)
+        if old is None or old.lock_version != expected_lock_version:
+            raise ConflictError(f"instance {record.id} has changed since it was read; try again")
+        table[record.id] = record
+        self._undo.append((dict.__setitem__, table, record.id, old))
+
+    def list_instances(
+        self,
+        *,
+        workflow: str | None = None,
+        state: str | None = None,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> list[InstanceRecord]:
+        found = [
+            record
+            for record_id, record in sorted(self._store.instances.items())
+            if (workflow is None or record.workflow == workflow)
+            and (state is None or record.state == state)
+            and (after is None or record_id > after)
+        ]
+        return found if not limit else found[:limit]
+
+    # --- state entries -----------------------------------------------------------------
+
+    def add_state_entry(self, entry: StateEntry) -> None:
+        entries = self._store.state_entries.setdefault(entry.instance_id, [])
+        entries.append(entry)
+        self._undo.append((list.pop, entries))
+
+    def get_state_entries(self, instance_id: str) -> list[StateEntry]:
+        return list(self._store.state_entries.get(instance_id, ()))
+
+    # --- history -----------------------------------------------------------------------
+
+    def append_history(self, row: HistoryRow, payload: bytes) -> None:
+        rows = self._store.history.setdefault(row.instance_id, [])
+        if rows and rows[-1].seq >= row.seq:
+            raise ConflictError(f"history row {row.seq} of {row.instance_id} already exists")
+        payloads = self._store.payloads.setdefault(row.instance_id, {})
+        rows.append(row)
+        payloads[row.seq] = payload
+        self._undo.append((_unappend, rows, payloads, row.seq))
+
+    def get_history(self, instance_id: str) -> list[HistoryRow]:
+        return sorted(self._store.history.get(instance_id, ()), key=lambda row: row.seq)
+
+    def get_payloads(self, instance_id: str) -> dict[int, HistoryPayload]:
+        return {seq: HistoryPayload(instance_id, seq, body) for seq, body in self._store.payloads.get(instance_id, {}).items()}
+
+    # --- idempotency keys --------------------------------------------------------------
+
+    def get_idempotency_key(self, scope: str, key: str) -> IdempotencyRecord | None:
+        return self._store.idempotency.get((scope, key))
+
+    def add_idempotency_key(self, record: IdempotencyRecord) -> None:
+        table = self._store.idempotency
+        key = (record.scope, record.key)
+        if key in table:
+            raise ConflictError(f"idempotency key {record.key!r} is already used")
+        table[key] = record
+        self._undo.append((dict.pop, table, key))
+
+    # --- outbox ------------------------------------------------------------------------
+
+    def add_outbox_message(self, message: OutboxMessage) -> None:
+        outbox = self._store.outbox
+        outbox.append(message)
+        self._undo.append((list.pop, outbox))
+
+    def get_outbox(self, *, pending_only: bool = False) -> list[OutboxMessage]:
+        return [message for message in self._store.outbox if not pending_only or message.status == "pending"]
+
+    # --- security log ------------------------------------------------------------------
+
+    def add_security_event(self, event: SecurityEvent) -> None:
+        log = self._store.security_log
+        log.append(event)
+        self._undo.append((list.pop, log))
+
+    def get_security_events(self, instance_id: str | None = None) -> list[SecurityEvent]:
+        return [event for event in self._store.security_log if instance_id is None or event.instance_id == instance_id]
+
+
+def _unappend(rows: list[HistoryRow], payloads: dict[int, bytes | None], seq: int) -> None:
+    rows.pop()
+    del payloads[seq]

@@ -1,0 +1,55 @@
+"""Wiring for the command line: one Engine on one store, built from the global options.
+
+The CLI is an operator's tool with direct database access: `--role` claims roles without
+any authentication (DESIGN §3.7), and `--now` moves the clock only with
+`--allow-clock-override` (§4.7).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.clock import Clock, FixedClock
+from engine.errors import NotFoundError, QaflowError
+from engine.loader import load_workflow
+from engine.runtime import Engine
+from engine.workflow import Workflow
+from storage import open_store
+
+HISTORY_KEY_ENV = "QAFLOW_HISTORY_KEY"
+
+
+@dataclass
+class Settings:
+    """The global options every command may need."""
+
+    db_url: str
+    workflows_dir: str
+    now: dt.datetime | None = None
+    debug: bool = False
+
+    def engine(self) -> Engine:
+        key = os.environ.get(HISTORY_KEY_ENV)
+        clock: Clock | None = FixedClock(self.now) if self.now is not None else None
+        return Engine(open_store(self.db_url), clock=clock, history_key=key.encode("utf-8") if key else None)
+
+    def workflow_file(self, workflow_id: str) -> Workflow:
+        """The workflow file `workflow_id` in the workflows folder, loaded and checked."""
+        path = Path(self.workflows_dir) / f"{workflow_id}.yaml"
+        if not path.is_file():
+            raise NotFoundError(f"no workflow '{workflow_id}': {path} does not exist")
+        return load_workflow(path)
+
+
+def parse_now(text: str) -> dt.datetime:
+    """`--now` takes ISO 8601 with `Z` or an offset."""
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise QaflowError(f"--now takes ISO 8601 with Z or an offset, such as 2026-12-01T09:00:00Z; got {text!r}") from exc
+    if moment.tzinfo is None:
+        raise QaflowError(f"--now needs a zone (Z or an offset): {text!r}")
+    return moment.astimezone(dt.UTC)

@@ -1,0 +1,379 @@
+"""Commands that run workflows: deploy, start, fire, show, history, list, available, explain, verify.
+
+Each command parses its arguments, calls one engine method and renders the result, as
+plain lines (people) or `--json` (tools). Errors are `QaflowError`s, turned into one line
+and an exit code by `qaflow.cli`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from engine.canonical import format_time, to_json_value
+from engine.loader import load_workflow
+from engine.results import Actor, Explanation, HistoryEntry, InstanceView
+from engine.workflow import Workflow
+from engine.yamlsource import read_yaml
+from qaflow.app import Settings
+from qaflow.commands.definitions import workflow_files
+from qaflow.setvalues import UsageError, parse_assignments, parse_sets
+from storage import upgrade as upgrade_schema
+
+
+def echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True))
+
+
+def actor_options(func: Any) -> Any:
+    """`--as ID --role R...`: who acts. The CLI trusts these: it is an operator's tool."""
+    func = click.option("--role", "roles", multiple=True, required=True, help="A role claimed (repeatable). Not authenticated.")(func)
+    return click.option("--as", "actor_id", required=True, help="The person acting (an id, never a name).")(func)
+
+
+def data_options(func: Any) -> Any:
+    func = click.option("--assign", "assigns", multiple=True, help="role=person: assign a role on the instance (repeatable).")(func)
+    func = click.option(
+        "--data-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Event data as a YAML or JSON mapping."
+    )(func)
+    return click.option("--set", "sets", multiple=True, help="field=value, read by the field's type (repeatable).")(func)
+
+
+def event_data(workflow: Workflow | None, sets: tuple[str, ...], data_file: Path | None) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if data_file is not None:
+        doc = read_yaml(str(data_file), data_file.read_text(encoding="utf-8"))
+        if doc.issues:
+            raise UsageError(str(doc.issues[0]))
+        if not isinstance(doc.value, dict):
+            raise UsageError(f"{data_file} must hold a mapping of field: value")
+        data.update(doc.value)
+    data.update(parse_sets(workflow, sets))
+    return data
+
+
+@click.command()
+@click.argument("directory", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.pass_obj
+def deploy(settings: Settings, directory: Path | None) -> None:
+    """Store each workflow version in DIRECTORY (default: the workflows folder) that is not stored yet.
+
+    A version already stored with a different definition is refused: bump `version`.
+    """
+    engine = settings.engine()
+    for path in workflow_files([directory or Path(settings.workflows_dir)]):
+        workflow = load_workflow(path)
+        record = engine.deploy(workflow)
+        click.echo(f"{record.workflow} version {record.version} {record.hash[:12]}")
+
+
+@click.command()
+@click.argument("workflow")
+@actor_options
+@data_options
+@click.option("--key", help="Idempotency key: the same key and request start nothing twice.")
+@click.option("--json", "as_json", is_flag=True, help='Print {"id": ...}.')
+@click.pass_obj
+def start(
+    settings: Settings,
+    workflow: str,
+    actor_id: str,
+    roles: tuple[str, ...],
+    sets: tuple[str, ...],
+    data_file: Path | None,
+    assigns: tuple[str, ...],
+    key: str | None,
+    as_json: bool,
+) -> None:
+    """Start an instance of WORKFLOW (deploying the file's version if it is not stored yet); prints its id."""
+    definition = settings.workflow_file(workflow)
+    engine = settings.engine()
+    engine.deploy(definition)
+    data = event_data(definition, sets, data_file)
+    view = engine.start(
+        workflow,
+        Actor(actor_id, frozenset(roles)),
+        data,
+        parse_assignments(assigns, "--assign"),
+        idempotency_key=key,
+        version=definition.version,
+    )
+    if as_json:
+        echo_json({"id": view.id})
+    else:
+        click.echo(view.id)
+
+
+@click.command()
+@click.argument("instance")
+@click.argument("trigger")
+@actor_options
+@data_options
+@click.option("--comment", help="Why, in a sentence; kept in the history.")
+@click.option("--key", help="Idempotency key: the same key and request change nothing twice.")
+@click.option("--lock-version", type=int, help="Refuse as a conflict if the instance has moved on since.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def fire(
+    settings: Settings,
+    instance: str,
+    trigger: str,
+    actor_id: str,
+    roles: tuple[str, ...],
+    sets: tuple[str, ...],
+    data_file: Path | None,
+    assigns: tuple[str, ...],
+    comment: str | None,
+    key: str | None,
+    lock_version: int | None,
+    as_json: bool,
+) -> None:
+    """Send TRIGGER to INSTANCE as a person in one or more roles."""
+    engine = settings.engine()
+    data = event_data(engine.workflow_of(instance), sets, data_file)
+    result = engine.fire(
+        instance,
+        trigger,
+        Actor(actor_id, frozenset(roles)),
+        data,
+        parse_assignments(assigns, "--assign"),
+        comment,
+        idempotency_key=key,
+        lock_version=lock_version,
+    )
+    if as_json:
+        echo_json(result.to_json())
+        return
+    moved = f"{result.from_state} -> {result.to_state}" if result.to_state else f"stays {result.state}"
+    again = " (replayed: nothing changed)" if result.replayed else ""
+    click.echo(f"{result.instance_id} {result.trigger} as {result.role}: {moved}; history row {result.seq}{again}")
+
+
+def show_json(view: InstanceView) -> dict[str, Any]:
+    return {
+        "id": view.id,
+        "workflow": view.workflow,
+        "version": view.version,
+        "state": view.state,
+        "data": to_json_value(dict(view.data)),
+        "assignees": dict(view.assignees),
+        "computed": to_json_value(dict(view.computed)),
+        "deadlines": [],
+        "parent": view.parent_id,
+        "children": [],
+        "lock_version": view.lock_version,
+    }
+
+
+@click.command()
+@click.argument("instance")
+@click.option("--as", "reader", help="Who is reading (recorded in the access log from the storage issue on).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def show(settings: Settings, instance: str, reader: str | None, as_json: bool) -> None:
+    """Show INSTANCE: state, data, assignees and computed values."""
+    view = settings.engine().show(instance)
+    shown = show_json(view)
+    if as_json:
+        echo_json(shown)
+        return
+    click.echo(f"{view.id}  {view.workflow} v{view.version}  state {view.state}  lock_version {view.lock_version}")
+    for role, person in sorted(view.assignees.items()):
+        click.echo(f"  {role}: {person}")
+    for name, value in sorted(shown["data"].items()):
+        click.echo(f"  {name} = {json.dumps(value, ensure_ascii=False)}")
+    for name, value in sorted(shown["computed"].items()):
+        click.echo(f"  ({name}) = {json.dumps(value, ensure_ascii=False)}")
+
+
+def history_json(entry: HistoryEntry) -> dict[str, Any]:
+    row = entry.to_json()
+    return {key: row[key] for key in ("seq", "at", "actor", "role", "trigger", "from", "to", "changes", "comment", "hash")}
+
+
+@click.command()
+@click.argument("instance")
+@click.option("--as", "reader", help="Who is reading (recorded in the access log from the storage issue on).")
+@click.option("--refusals", is_flag=True, help="Interleave refused attempts from the security log.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def history(settings: Settings, instance: str, reader: str | None, refusals: bool, as_json: bool) -> None:
+    """The history of INSTANCE, one row per event."""
+    engine = settings.engine()
+    rows: list[tuple[str, dict[str, Any]]] = [(row["at"], row) for row in map(history_json, engine.history(instance))]
+    if refusals:
+        for event in engine.refusals(instance):
+            rows.append(
+                (
+                    format_time(event.at),
+                    {
+                        "at": format_time(event.at),
+                        "refused": True,
+                        "actor": event.actor,
+                        "trigger": event.trigger,
+                        "kind": event.kind,
+                        "message": event.message,
+                    },
+                )
+            )
+        rows.sort(key=lambda pair: pair[0])
+    if as_json:
+        echo_json([row for _, row in rows])
+        return
+    for _, row in rows:
+        if row.get("refused"):
+            click.echo(f"   - {row['at']}  {row['actor']}  REFUSED {row['trigger']}: {row['message']}")
+            continue
+        moved = f"{row['from'] or '(start)'} -> {row['to']}" if row["to"] else f"{row['from']} (no change of state)"
+        changed = f"  changes: {', '.join(sorted(row['changes']))}" if row["changes"] else ""
+        click.echo(f"{row['seq']:>4}  {row['at']}  {row['actor']} as {row['role']}  {row['trigger']}: {moved}{changed}")
+
+
+@click.command(name="list")
+@click.option("--workflow")
+@click.option("--state")
+@click.option("--limit", type=click.IntRange(min=0), default=100, show_default=True, help="0 for all.")
+@click.option("--after", help="An id: list the instances after it (for paging).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def list_(settings: Settings, workflow: str | None, state: str | None, limit: int, after: str | None, as_json: bool) -> None:
+    """List instances, oldest first."""
+    records = settings.engine().instances(workflow=workflow, state=state, after=after, limit=limit)
+    rows = [
+        {
+            "id": r.id,
+            "workflow": r.workflow,
+            "version": r.version,
+            "state": r.state,
+            "lock_version": r.lock_version,
+            "updated_at": format_time(r.updated_at),
+        }
+        for r in records
+    ]
+    if as_json:
+        echo_json(rows)
+        return
+    for row in rows:
+        click.echo(f"{row['id']}  {row['workflow']} v{row['version']}  {row['state']}  {row['updated_at']}")
+
+
+@click.command()
+@click.argument("instance")
+@actor_options
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def available(settings: Settings, instance: str, actor_id: str, roles: tuple[str, ...], as_json: bool) -> None:
+    """Triggers the actor may send to INSTANCE now (checks depend on the data: see `explain`)."""
+    found = settings.engine().available(instance, Actor(actor_id, frozenset(roles)))
+    rows = [
+        {
+            "trigger": a.trigger,
+            "role": a.role,
+            "to": [t for t in a.targets],
+            "needs": list(a.needs),
+            "writes": list(a.writes),
+            "assigns": list(a.assigns),
+            "description": a.description,
+        }
+        for a in found
+    ]
+    if as_json:
+        echo_json(rows)
+        return
+    for option in found:
+        targets = ", ".join(t or "(no change of state)" for t in option.targets)
+        needs = f"; needs {', '.join(option.needs)}" if option.needs else ""
+        click.echo(f"{option.trigger} as {option.role} -> {targets}{needs}")
+
+
+def explanation_json(found: Explanation) -> dict[str, Any]:
+    return {
+        "instance_id": found.instance_id,
+        "trigger": found.trigger,
+        "state": found.state,
+        "allowed": found.allowed,
+        "summary": found.summary(),
+        "reasons": [r.to_json() for r in found.reasons],
+        "candidates": [
+            {"transition": c.transition, "to": c.to, "allowed": c.allowed, "reasons": [r.to_json() for r in c.reasons]}
+            for c in found.candidates
+        ],
+        "role": found.role,
+        "transition": found.transition,
+        "to": found.to_state,
+        "changes": to_json_value(dict(found.changes)),
+        "notifications": [n.to_json() for n in found.notifications],
+    }
+
+
+@click.command()
+@click.argument("instance")
+@click.argument("trigger")
+@actor_options
+@data_options
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def explain(
+    settings: Settings,
+    instance: str,
+    trigger: str,
+    actor_id: str,
+    roles: tuple[str, ...],
+    sets: tuple[str, ...],
+    data_file: Path | None,
+    assigns: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Whether TRIGGER would be taken now, and why or why not. Exits 0 whenever it answers."""
+    engine = settings.engine()
+    data = event_data(engine.workflow_of(instance), sets, data_file)
+    found = engine.explain(instance, trigger, Actor(actor_id, frozenset(roles)), data, parse_assignments(assigns, "--assign"))
+    if as_json:
+        echo_json(explanation_json(found))
+    else:
+        click.echo(found.summary())
+
+
+@click.command()
+@click.argument("instance", required=False)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def verify(settings: Settings, instance: str | None, as_json: bool) -> None:
+    """Recompute every history chain (or INSTANCE's) and compare replayed history with each instance.
+
+    Exits 1 when any chain is broken, naming the instance and its first bad row.
+    """
+    report = settings.engine().verify(instance)
+    if as_json:
+        echo_json(
+            [
+                {"instance_id": c.instance_id, "status": c.status, "rows": c.rows, "first_bad_seq": c.first_bad_seq, "problem": c.problem}
+                for c in report.instances
+            ]
+        )
+    else:
+        for check in report.broken:
+            click.echo(f"BROKEN {check.instance_id}: row {check.first_bad_seq}: {check.problem}")
+        redacted = sum(c.status == "redacted" for c in report.instances)
+        click.echo(f"{len(report.instances)} instance(s) checked: {len(report.broken)} broken, {redacted} redacted")
+    if not report.ok:
+        raise SystemExit(1)
+
+
+@click.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command()
+@click.pass_obj
+def upgrade(settings: Settings) -> None:
+    """Create or upgrade the database schema to the latest migration."""
+    upgrade_schema(settings.db_url)
+    click.echo(f"database at the latest schema: {settings.db_url}")
+
+
+COMMANDS = [deploy, start, fire, show, history, list_, available, explain, verify, db]

@@ -1,0 +1,183 @@
+"""Engines: SQLite with real transactions and the write lock taken first, or PostgreSQL.
+
+SQLite follows SQLAlchemy's pysqlite recipe ("Transactions with SQLite and the sqlite3
+driver" in the SQLite dialect docs) for Python before 3.12: the driver's own transaction
+handling is switched off (`isolation_level = None`) and a `begin` listener emits the BEGIN
+itself. Ours is `BEGIN IMMEDIATE`, so a unit of work holds the write lock from its first
+statement: two writers never both read and then fight over who may write (DESIGN §4.3).
+
+Every SQLite connection gets, before anything else:
+`busy_timeout` (wait that long for the lock), `journal_mode=WAL` (readers never block the
+writer), `synchronous` FULL or NORMAL, and `foreign_keys=ON`.
+
+A `BEGIN IMMEDIATE` that still finds the database locked after `busy_timeout` is retried a
+few times after a short random sleep (so that competing processes stop retrying in step),
+then becomes `ConflictError` (CLI exit 4).
+
+`translate_error` maps driver errors to qaflow's: a lock or a duplicate key is a
+`ConflictError`, anything else a `StorageError`.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import sqlite3
+import time
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from engine.errors import ConflictError, QaflowError, StorageError
+
+__all__ = ["LOCK_ATTEMPTS", "create_database_engine", "is_lock_error", "is_sqlite", "parse_url", "translate_error"]
+
+logger = logging.getLogger(__name__)
+
+SYNCHRONOUS = ("FULL", "NORMAL")
+LOCK_ATTEMPTS = 4  # BEGIN IMMEDIATE tries, each waiting up to busy_timeout
+_JITTER_SECONDS = (0.001, 0.010)
+
+_SQLITE_BUSY = 5
+_SQLITE_LOCKED = 6
+_SQLITE_UNIQUE_NAMES = frozenset({"SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_ROWID"})
+# PostgreSQL SQLSTATEs: unique_violation; serialization_failure, deadlock_detected, lock_not_available
+_PG_UNIQUE = "23505"
+_PG_CONFLICT = frozenset({"40001", "40P01", "55P03"})
+
+
+def create_database_engine(url: str | URL, *, synchronous: str = "FULL", busy_timeout_ms: int = 5000) -> Engine:
+    """An Engine for qaflow's database.
+
+    Args:
+        url: `sqlite:///path/qaflow.db` (the embedded default) or `postgresql+psycopg://...`.
+        synchronous: SQLite's `PRAGMA synchronous`: "FULL" (the default: a committed event
+            survives a power cut) or "NORMAL" (faster; in WAL mode a power cut may lose the
+            last commits, never corrupt the database). Ignored on PostgreSQL.
+        busy_timeout_ms: how long SQLite waits for another writer's lock on each attempt.
+
+    Returns:
+        The engine; dispose of it when done.
+
+    Raises:
+        StorageError: a bad URL or setting.
+    """
+    level = synchronous.upper()
+    if level not in SYNCHRONOUS:
+        raise StorageError(f"synchronous must be FULL or NORMAL, got {synchronous!r}")
+    parsed = parse_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(parsed)
+    if parsed.get_driver_name() not in ("pysqlite", "sqlite"):
+        raise StorageError(f"unsupported SQLite driver in {parsed.render_as_string(hide_password=True)}; use sqlite:///PATH")
+    engine = create_engine(parsed)
+    _configure_sqlite(engine, level, busy_timeout_ms)
+    return engine
+
+
+def parse_url(url: str | URL) -> URL:
+    """`url` as a SQLAlchemy URL.
+
+    Raises:
+        StorageError: it is not a database URL.
+    """
+    if isinstance(url, URL):
+        return url
+    try:
+        return make_url(url)
+    except Exception as exc:  # ArgumentError, ValueError: a URL that is no URL
+        raise StorageError(f"not a database URL: {url!r} ({exc}); use sqlite:///qaflow.db or postgresql+psycopg://...") from exc
+
+
+def is_sqlite(engine: Engine | Connection) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def _configure_sqlite(engine: Engine, synchronous: str, busy_timeout_ms: int) -> None:
+    pragmas = (
+        f"PRAGMA busy_timeout = {int(busy_timeout_ms)}",  # first: the others may wait for a lock
+        "PRAGMA journal_mode = WAL",
+        f"PRAGMA synchronous = {synchronous}",
+        "PRAGMA foreign_keys = ON",
+    )
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+        # Take transaction control away from the sqlite3 driver: it would BEGIN only before
+        # DML and never before SELECT or DDL. The begin listener below emits BEGIN instead.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            for pragma in pragmas:
+                cursor.execute(pragma)
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Connection) -> None:
+        _begin_immediate(connection)
+
+
+def _begin_immediate(connection: Connection) -> None:
+    # Straight to the driver: BEGIN is one of the few statements of every event, and SQLAlchemy's
+    # execute() would cost more than SQLite spends on it. SQLAlchemy still sees the transaction
+    # begin (this listener runs inside its begin()) and ends it with the driver's commit/rollback.
+    driver = connection.connection.driver_connection
+    attempt = 1
+    while True:
+        try:
+            driver.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
+            return
+        except sqlite3.OperationalError as exc:
+            if not is_lock_error(exc):
+                raise StorageError(f"could not begin a transaction: {exc}") from exc
+            if attempt >= LOCK_ATTEMPTS:
+                raise ConflictError("the database is locked by another writer; try again") from exc
+            logger.debug("database locked, attempt %d of %d", attempt, LOCK_ATTEMPTS)
+        attempt += 1
+        time.sleep(random.uniform(*_JITTER_SECONDS))
+
+
+def is_lock_error(exc: BaseException) -> bool:
+    """True when the driver says another transaction holds what we need (SQLite busy/locked,
+    PostgreSQL serialization failure, deadlock or lock not available).
+
+    `exc` is SQLAlchemy's DBAPIError or the driver's own exception.
+    """
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    code = getattr(orig, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
+    state = getattr(orig, "sqlstate", None)
+    if state is not None:
+        return state in _PG_CONFLICT
+    return "database is locked" in str(orig)
+
+
+def _is_duplicate(exc: IntegrityError) -> bool:
+    orig = exc.orig
+    name = getattr(orig, "sqlite_errorname", None)
+    if name is not None:
+        return name in _SQLITE_UNIQUE_NAMES
+    state = getattr(orig, "sqlstate", None)
+    if state is not None:
+        return str(state) == _PG_UNIQUE
+    return "UNIQUE constraint failed" in str(orig)
+
+
+def translate_error(exc: DBAPIError, duplicate: str | None = None) -> QaflowError:
+    """The qaflow error for a driver error, to raise `from exc`.
+
+    Args:
+        exc: what SQLAlchemy raised.
+        duplicate: the message for a duplicate key (a `ConflictError`); None for a generic one.
+    """
+    if isinstance(exc, IntegrityError):
+        if _is_duplicate(exc):
+            return ConflictError(duplicate or f"a row with this key already exists ({exc.orig})")
+        return StorageError(f"the database refused the write: {exc.orig}")
+    if is_lock_error(exc):
+        return ConflictError("the database is busy with another writer; try again")
+    return StorageError(f"database error: {exc.orig}")

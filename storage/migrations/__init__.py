@@ -1,0 +1,1 @@
+"""Alembic migrations for qaflow's schema (`storage.tables`); run them with `storage.migrate`."""
