@@ -14,15 +14,11 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# The main job, for now: check every shipped workflow and draw its diagram.
+# The main job: check the shipped workflows, then take one case file audit from selection
+# to closure on SQLite (qaflow-demo.db), printing each step and the verified history.
 run: $(STAMP)
 	$(BIN)/qaflow validate workflows
-	@for f in workflows/*.yaml; do \
-	  id=$$(basename $$f .yaml); [ "$$id" = programme ] && continue; \
-	  echo; echo "== $$id =="; $(BIN)/qaflow diagram $$id || exit 1; \
-	done
-	@echo
-	@echo "Next: edit workflows/*.yaml and run '$(BIN)/qaflow validate workflows'; see docs/authoring.md."
+	bash workflows/examples/case_file_audit_walkthrough.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check engine storage qaflow tests benchmarks
