@@ -23,6 +23,12 @@ from engine.records import InstanceRecord, OutboxMessage, StateEntry
 from engine.results import Actor, FireResult, Notification, Reason, SystemActor
 from engine.store import UnitOfWork
 
+# A message for people stops being worth sending after this long (DESIGN §5 "not-after"):
+# a sender that finds it later marks it expired instead of delivering news that is stale.
+# An urgent one (a safeguarding concern, an Inadequate audit) is stale within a day.
+NOT_AFTER = dt.timedelta(days=7)
+URGENT_NOT_AFTER = dt.timedelta(days=1)
+
 
 def commit_fire(
     uow: UnitOfWork,
@@ -183,5 +189,6 @@ def _outbox(uow: UnitOfWork, instance_id: str, seq: int, notifications: Sequence
                 note.urgent,
                 now,
                 f"{instance_id}/{seq}/{position}",
+                now + (URGENT_NOT_AFTER if note.urgent else NOT_AFTER),
             )
         )

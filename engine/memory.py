@@ -17,6 +17,7 @@ from typing import Any
 
 from engine.errors import ConflictError, QaflowError
 from engine.records import (
+    AccessEntry,
     DefinitionRecord,
     HistoryPayload,
     HistoryRow,
@@ -44,14 +45,17 @@ class MemoryStore:
         self.idempotency: dict[tuple[str, str], IdempotencyRecord] = {}
         self.outbox: list[OutboxMessage] = []
         self.security_log: list[SecurityEvent] = []
-        self._lock = threading.Lock()
+        self.access_log: list[AccessEntry] = []
+        # Re-entrant, so a second unit of work on the same thread is refused below instead
+        # of waiting for itself; other threads wait their turn, as on a real database.
+        self._lock = threading.RLock()
         self._active = False
 
     def unit_of_work(self) -> MemoryUnitOfWork:
         return MemoryUnitOfWork(self)
 
     def snapshot(self) -> tuple[Any, ...]:
-        """Everything but the security log, copied shallowly: equal snapshots, equal stores."""
+        """Everything but the security and access logs, copied shallowly: equal snapshots, equal stores."""
         return (
             dict(self.definitions),
             dict(self.instances),
@@ -207,6 +211,16 @@ class MemoryUnitOfWork:
 
     def get_security_events(self, instance_id: str | None = None) -> list[SecurityEvent]:
         return [event for event in self._store.security_log if instance_id is None or event.instance_id == instance_id]
+
+    # --- access log --------------------------------------------------------------------
+
+    def add_access_entry(self, entry: AccessEntry) -> None:
+        log = self._store.access_log
+        log.append(entry)
+        self._undo.append((list.pop, log))
+
+    def get_access_entries(self, instance_id: str | None = None) -> list[AccessEntry]:
+        return [entry for entry in self._store.access_log if instance_id is None or entry.instance_id == instance_id]
 
 
 def _unappend(rows: list[HistoryRow], payloads: dict[int, bytes | None], seq: int) -> None:

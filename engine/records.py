@@ -271,4 +271,19 @@ class OutboxMessage:
     urgent: bool
     created_at: dt.datetime
     dedup_key: str
+    not_after: dt.datetime | None = None  # delivering it later than this is pointless
     status: str = "pending"
+
+
+@dataclass(frozen=True, slots=True)
+class AccessEntry:
+    """One read of an instance (`access_log`): who read what, when, and how.
+
+    `action` is the read (`show`, `history`); `reader` is the person named with `--as`, the
+    operating-system user, or what the embedding application passes.
+    """
+
+    at: dt.datetime
+    reader: str
+    instance_id: str | None
+    action: str

@@ -21,6 +21,7 @@ from typing import Any
 
 from engine.calendars import Calendar
 from engine.canonical import ChainHasher, dumps, nfc, to_request_value
+from engine.checkpoints import CheckpointFinding, check_checkpoint, compare, make_checkpoint
 from engine.clock import Clock, SystemClock
 from engine.commit import commit_fire, commit_start
 from engine.compiler import START, CompiledWorkflow, compile_workflow
@@ -31,7 +32,7 @@ from engine.guards import available_triggers
 from engine.history import entry_of, verify_instance
 from engine.ids import new_id
 from engine.loader import load_workflow_text
-from engine.records import DefinitionRecord, IdempotencyRecord, InstanceRecord, SecurityEvent
+from engine.records import AccessEntry, DefinitionRecord, IdempotencyRecord, InstanceRecord, OutboxMessage, SecurityEvent
 from engine.results import Actor, AvailableTrigger, Explanation, FireResult, HistoryEntry, InstanceView, SystemActor, VerifyReport
 from engine.store import Store, UnitOfWork
 from engine.views import instance_view, record_from_json, security_event, view_json
@@ -259,12 +260,17 @@ class Engine:
             cw, _ = self._compiled_for(uow, record.workflow, record.version, record.definition_hash)
         return available_triggers(cw, record, actor, is_system)
 
-    def show(self, instance_id: str) -> InstanceView:
-        """The instance now: state, typed data, assignees and computed values."""
+    def show(self, instance_id: str, reader: str | None = None) -> InstanceView:
+        """The instance now: state, typed data, assignees and computed values.
+
+        With `reader`, the read is recorded in the access log (DESIGN §4.8).
+        """
         with self.store.unit_of_work() as uow:
             record = _instance(uow, instance_id)
             cw, calendar = self._compiled_for(uow, record.workflow, record.version, record.definition_hash)
-            return instance_view(cw, calendar, record, self.clock.now(), uow.get_state_entries)
+            view = instance_view(cw, calendar, record, self.clock.now(), uow.get_state_entries)
+        self._log_access(reader, instance_id, "show")
+        return view
 
     def workflow_of(self, instance_id: str) -> Workflow:
         """The definition an instance runs on (as deployed: never the file in `workflows/`).
@@ -284,12 +290,56 @@ class Engine:
         with self.store.unit_of_work() as uow:
             return uow.list_instances(workflow=workflow, state=state, after=after, limit=limit or None)
 
-    def history(self, instance_id: str) -> list[HistoryEntry]:
-        """The instance's history, payloads read back (None values where redacted)."""
+    def history(self, instance_id: str, reader: str | None = None) -> list[HistoryEntry]:
+        """The instance's history, payloads read back (None values where redacted).
+
+        With `reader`, the read is recorded in the access log (DESIGN §4.8).
+        """
         with self.store.unit_of_work() as uow:
             _instance(uow, instance_id)
             payloads = uow.get_payloads(instance_id)
-            return [entry_of(row, payloads.get(row.seq)) for row in uow.get_history(instance_id)]
+            entries = [entry_of(row, payloads.get(row.seq)) for row in uow.get_history(instance_id)]
+        self._log_access(reader, instance_id, "history")
+        return entries
+
+    def accesses(self, instance_id: str | None = None) -> list[AccessEntry]:
+        """The access log: who read which instance, oldest first."""
+        with self.store.unit_of_work() as uow:
+            return uow.get_access_entries(instance_id)
+
+    def outbox(self, *, pending_only: bool = False) -> list[OutboxMessage]:
+        """Messages for people, in the order they were written."""
+        with self.store.unit_of_work() as uow:
+            return uow.get_outbox(pending_only=pending_only)
+
+    def checkpoint(self) -> dict[str, Any]:
+        """A digest of every chain head, to keep outside the database (`verify --checkpoint`)."""
+        with self.store.unit_of_work() as uow:
+            records = uow.list_instances()
+        return make_checkpoint(self.hasher, records, self._recorded(self.clock.now()))
+
+    def verify_against(self, checkpoint: Mapping[str, Any]) -> list[CheckpointFinding]:
+        """Instances deleted, or histories rewritten, since `checkpoint` was made.
+
+        Raises:
+            CheckpointError: the checkpoint is not one, was made with another key, or was altered.
+        """
+        findings = []
+        for entry in check_checkpoint(self.hasher, checkpoint):
+            with self.store.unit_of_work() as uow:
+                record = uow.get_instance(str(entry["id"]))
+                rows = uow.get_history(record.id) if record is not None else []
+            found = compare(entry, record, rows)
+            if found is not None:
+                findings.append(found)
+        return findings
+
+    def _log_access(self, reader: str | None, instance_id: str, action: str) -> None:
+        # Its own short unit of work after the read, so a read never waits on its own log.
+        if reader is None:
+            return
+        with self.store.unit_of_work() as uow:
+            uow.add_access_entry(AccessEntry(self._recorded(self.clock.now()), nfc(reader), instance_id, action))
 
     def refusals(self, instance_id: str | None = None) -> list[SecurityEvent]:
         """The security log: refused and rejected attempts, oldest first."""

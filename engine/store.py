@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import Protocol
 
 from engine.records import (
+    AccessEntry,
     DefinitionRecord,
     HistoryPayload,
     HistoryRow,
@@ -115,6 +116,14 @@ class UnitOfWork(Protocol):
     def add_security_event(self, event: SecurityEvent) -> None: ...
 
     def get_security_events(self, instance_id: str | None = None) -> list[SecurityEvent]:
+        """Entries in the order they were written; all of them, or one instance's."""
+
+    # --- access log --------------------------------------------------------------------
+
+    def add_access_entry(self, entry: AccessEntry) -> None:
+        """Record one read; written in a unit of work of its own, after the read."""
+
+    def get_access_entries(self, instance_id: str | None = None) -> list[AccessEntry]:
         """Entries in the order they were written; all of them, or one instance's."""
 
 

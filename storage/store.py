@@ -31,6 +31,7 @@ from sqlalchemy.exc import DBAPIError
 
 from engine.errors import ConflictError, QaflowError
 from engine.records import (
+    AccessEntry,
     DefinitionRecord,
     HistoryPayload,
     HistoryRow,
@@ -43,6 +44,7 @@ from engine.records import (
 from storage.database import translate_error
 from storage.prepared import Prepared
 from storage.tables import (
+    access_log,
     definitions,
     history,
     history_payloads,
@@ -86,6 +88,7 @@ _PAYLOAD = _RecordMap(history_payloads, HistoryPayload)
 _IDEMPOTENCY = _RecordMap(idempotency_keys, IdempotencyRecord)
 _OUTBOX = _RecordMap(outbox, OutboxMessage)
 _SECURITY = _RecordMap(security_log, SecurityEvent)
+_ACCESS = _RecordMap(access_log, AccessEntry)
 
 
 def _insert(table: Table, keys: Sequence[str]) -> Prepared:
@@ -155,6 +158,11 @@ _ADD_SECURITY_EVENT = _insert(security_log, _SECURITY.names)
 _GET_SECURITY_EVENTS = Prepared(select(*_SECURITY.columns).order_by(security_log.c.id))
 _GET_INSTANCE_SECURITY_EVENTS = Prepared(
     select(*_SECURITY.columns).where(security_log.c.instance_id == bindparam("instance_id")).order_by(security_log.c.id)
+)
+_ADD_ACCESS_ENTRY = _insert(access_log, _ACCESS.names)
+_GET_ACCESS_ENTRIES = Prepared(select(*_ACCESS.columns).order_by(access_log.c.id))
+_GET_INSTANCE_ACCESS_ENTRIES = Prepared(
+    select(*_ACCESS.columns).where(access_log.c.instance_id == bindparam("instance_id")).order_by(access_log.c.id)
 )
 
 
@@ -364,6 +372,19 @@ class SqlUnitOfWork:
         else:
             rows = self._rows(_GET_INSTANCE_SECURITY_EVENTS, {"instance_id": instance_id})
         make = _SECURITY.make
+        return [make(*row) for row in rows]
+
+    # --- access log --------------------------------------------------------------------
+
+    def add_access_entry(self, entry: AccessEntry) -> None:
+        self._run(_ADD_ACCESS_ENTRY, _ACCESS.params(entry))
+
+    def get_access_entries(self, instance_id: str | None = None) -> list[AccessEntry]:
+        if instance_id is None:
+            rows = self._rows(_GET_ACCESS_ENTRIES)
+        else:
+            rows = self._rows(_GET_INSTANCE_ACCESS_ENTRIES, {"instance_id": instance_id})
+        make = _ACCESS.make
         return [make(*row) for row in rows]
 
 

@@ -7,7 +7,9 @@ and an exit code by `qaflow.cli`.
 
 from __future__ import annotations
 
+import getpass
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,16 @@ from qaflow.app import Settings
 from qaflow.commands.definitions import workflow_files
 from qaflow.setvalues import UsageError, parse_assignments, parse_sets
 from storage import upgrade as upgrade_schema
+
+
+def reader_of(named: str | None) -> str:
+    """The reader recorded in the access log: `--as`, else the operating-system user."""
+    if named:
+        return named
+    try:
+        return f"os:{getpass.getuser()}"
+    except (KeyError, OSError):  # no user name for this uid (some containers)
+        return f"os:uid-{os.getuid()}"
 
 
 def echo_json(value: Any) -> None:
@@ -170,12 +182,12 @@ def show_json(view: InstanceView) -> dict[str, Any]:
 
 @click.command()
 @click.argument("instance")
-@click.option("--as", "reader", help="Who is reading (recorded in the access log from the storage issue on).")
+@click.option("--as", "reader", help="Who is reading, for the access log (default: the operating-system user).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def show(settings: Settings, instance: str, reader: str | None, as_json: bool) -> None:
     """Show INSTANCE: state, data, assignees and computed values."""
-    view = settings.engine().show(instance)
+    view = settings.engine().show(instance, reader=reader_of(reader))
     shown = show_json(view)
     if as_json:
         echo_json(shown)
@@ -196,14 +208,15 @@ def history_json(entry: HistoryEntry) -> dict[str, Any]:
 
 @click.command()
 @click.argument("instance")
-@click.option("--as", "reader", help="Who is reading (recorded in the access log from the storage issue on).")
+@click.option("--as", "reader", help="Who is reading, for the access log (default: the operating-system user).")
 @click.option("--refusals", is_flag=True, help="Interleave refused attempts from the security log.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def history(settings: Settings, instance: str, reader: str | None, refusals: bool, as_json: bool) -> None:
     """The history of INSTANCE, one row per event."""
     engine = settings.engine()
-    rows: list[tuple[str, dict[str, Any]]] = [(row["at"], row) for row in map(history_json, engine.history(instance))]
+    entries = engine.history(instance, reader=reader_of(reader))
+    rows: list[tuple[str, dict[str, Any]]] = [(row["at"], row) for row in map(history_json, entries)]
     if refusals:
         for event in engine.refusals(instance):
             rows.append(
@@ -339,28 +352,102 @@ def explain(
 
 @click.command()
 @click.argument("instance", required=False)
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a digest of every chain head to FILE, to keep outside the database.",
+)
+@click.option(
+    "--against",
+    "against_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Also compare with a checkpoint FILE: find deleted instances and rewritten histories.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def verify(settings: Settings, instance: str | None, as_json: bool) -> None:
+def verify(settings: Settings, instance: str | None, checkpoint_file: Path | None, against_file: Path | None, as_json: bool) -> None:
     """Recompute every history chain (or INSTANCE's) and compare replayed history with each instance.
 
-    Exits 1 when any chain is broken, naming the instance and its first bad row.
+    Exits 1 when any chain is broken, naming the instance and its first bad row, or when
+    --against finds an instance deleted or a history rewritten since the checkpoint.
     """
-    report = settings.engine().verify(instance)
+    if checkpoint_file and against_file:
+        raise UsageError("--checkpoint and --against go in separate runs")
+    engine = settings.engine()
+    report = engine.verify(instance)
+    findings = []
+    if against_file is not None:
+        try:
+            saved = json.loads(against_file.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise UsageError(f"{against_file} is not a qaflow checkpoint: {exc}") from exc
+        findings = engine.verify_against(saved)
+    if checkpoint_file is not None:
+        checkpoint_file.write_text(json.dumps(engine.checkpoint(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
     if as_json:
         echo_json(
-            [
-                {"instance_id": c.instance_id, "status": c.status, "rows": c.rows, "first_bad_seq": c.first_bad_seq, "problem": c.problem}
-                for c in report.instances
-            ]
+            {
+                "ok": report.ok and not findings,
+                "instances": [
+                    {
+                        "instance_id": c.instance_id,
+                        "status": c.status,
+                        "rows": c.rows,
+                        "first_bad_seq": c.first_bad_seq,
+                        "problem": c.problem,
+                    }
+                    for c in report.instances
+                ],
+                "checkpoint": [{"instance_id": f.instance_id, "seq": f.seq, "problem": f.problem} for f in findings],
+            }
         )
     else:
         for check in report.broken:
             click.echo(f"BROKEN {check.instance_id}: row {check.first_bad_seq}: {check.problem}")
+        for finding in findings:
+            click.echo(f"CHANGED {finding.instance_id}: {finding.problem}")
         redacted = sum(c.status == "redacted" for c in report.instances)
         click.echo(f"{len(report.instances)} instance(s) checked: {len(report.broken)} broken, {redacted} redacted")
-    if not report.ok:
+        if against_file is not None:
+            click.echo(f"against {against_file}: {len(findings)} instance(s) deleted or rewritten since the checkpoint")
+        if checkpoint_file is not None:
+            click.echo(f"checkpoint written to {checkpoint_file}: keep it outside the database")
+    if not report.ok or findings:
         raise SystemExit(1)
+
+
+@click.command()
+@click.option("--pending", is_flag=True, help="Only messages not sent yet.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def outbox(settings: Settings, pending: bool, as_json: bool) -> None:
+    """Messages for people written by `notify` effects, oldest first."""
+    messages = settings.engine().outbox(pending_only=pending)
+    rows = [
+        {
+            "id": m.id,
+            "instance_id": m.instance_id,
+            "seq": m.seq,
+            "status": m.status,
+            "roles": list(m.roles),
+            "recipients": list(m.recipients),
+            "template": m.template,
+            "message": m.message,
+            "urgent": m.urgent,
+            "created_at": format_time(m.created_at),
+            "not_after": format_time(m.not_after) if m.not_after else None,
+            "dedup_key": m.dedup_key,
+        }
+        for m in messages
+    ]
+    if as_json:
+        echo_json(rows)
+        return
+    for message in messages:
+        to = ", ".join(message.recipients) or ", ".join(message.roles)
+        flag = " URGENT" if message.urgent else ""
+        click.echo(f"{format_time(message.created_at)}  {message.status}{flag}  to {to}: {message.message or message.template}")
 
 
 @click.group()
@@ -376,4 +463,4 @@ def upgrade(settings: Settings) -> None:
     click.echo(f"database at the latest schema: {settings.db_url}")
 
 
-COMMANDS = [deploy, start, fire, show, history, list_, available, explain, verify, db]
+COMMANDS = [deploy, start, fire, show, history, list_, available, explain, verify, outbox, db]
