@@ -14,7 +14,13 @@ A `BEGIN IMMEDIATE` that still finds the database locked after `busy_timeout` is
 few times after a short random sleep (so that competing processes stop retrying in step),
 then becomes `ConflictError` (CLI exit 4).
 
-`translate_error` maps driver errors to qaflow's: a lock or a duplicate key is a
+PostgreSQL (psycopg 3) needs no recipe: psycopg begins a transaction at a unit of work's
+first statement, and `lock_instance` is `SELECT … FOR UPDATE` (storage.store), which waits for
+another unit of work on the same instance to end. Each connection sets `lock_timeout` to the
+busy timeout, so that wait is bounded as on SQLite; a lock not obtained is lock_not_available.
+
+`translate_error` maps driver errors to qaflow's: a lock (SQLite busy or locked; PostgreSQL
+serialization failure, deadlock or lock not available) or a duplicate key is a
 `ConflictError`, anything else a `StorageError`.
 """
 
@@ -56,25 +62,58 @@ def create_database_engine(url: str | URL, *, synchronous: str = "FULL", busy_ti
         synchronous: SQLite's `PRAGMA synchronous`: "FULL" (the default: a committed event
             survives a power cut) or "NORMAL" (faster; in WAL mode a power cut may lose the
             last commits, never corrupt the database). Ignored on PostgreSQL.
-        busy_timeout_ms: how long SQLite waits for another writer's lock on each attempt.
+        busy_timeout_ms: how long to wait for another writer's lock: SQLite's busy_timeout on
+            each attempt; PostgreSQL's `lock_timeout` (an instance row locked FOR UPDATE).
+            Either way a lock not obtained becomes a `ConflictError`.
 
     Returns:
         The engine; dispose of it when done.
 
     Raises:
-        StorageError: a bad URL or setting.
+        StorageError: a bad URL or setting, or a database or driver qaflow doesn't support
+            (SQLite through the standard library; PostgreSQL through psycopg 3, which
+            `postgresql://` also selects).
     """
     level = synchronous.upper()
     if level not in SYNCHRONOUS:
         raise StorageError(f"synchronous must be FULL or NORMAL, got {synchronous!r}")
     parsed = parse_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return create_engine(parsed)
+    backend = parsed.get_backend_name()
+    if backend == "postgresql":
+        return _postgresql_engine(parsed, busy_timeout_ms)
+    if backend != "sqlite":
+        raise StorageError(f"unsupported database {_safe(parsed)}; use sqlite:///PATH or postgresql+psycopg://...")
     if parsed.get_driver_name() not in ("pysqlite", "sqlite"):
         raise StorageError(f"unsupported SQLite driver in {parsed.render_as_string(hide_password=True)}; use sqlite:///PATH")
     engine = create_engine(parsed)
     _configure_sqlite(engine, level, busy_timeout_ms)
     return engine
+
+
+def _postgresql_engine(url: URL, lock_timeout_ms: int) -> Engine:
+    # psycopg 3 only: `postgresql://` (SQLAlchemy's default there is psycopg2, which qaflow
+    # doesn't ship) means psycopg too.
+    if url.drivername not in ("postgresql", "postgresql+psycopg"):
+        raise StorageError(f"unsupported PostgreSQL driver in {_safe(url)}; use postgresql+psycopg://...")
+    url = url.set(drivername="postgresql+psycopg")
+    engine = create_engine(url)
+    setting = f"SET lock_timeout = {int(lock_timeout_ms)}"
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+        # A lock not obtained in time (another unit of work holding the instance row FOR
+        # UPDATE) fails with lock_not_available, which `translate_error` makes a ConflictError,
+        # as SQLite's busy timeout does. Once per pooled connection; committed, so the
+        # connection is idle again when SQLAlchemy gets it.
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(setting)
+        dbapi_connection.commit()
+
+    return engine
+
+
+def _safe(url: URL) -> str:
+    return url.render_as_string(hide_password=True)
 
 
 def parse_url(url: str | URL) -> URL:

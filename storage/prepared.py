@@ -49,7 +49,9 @@ class _Compiled:
             raise TypeError(f"a statement with per-call parameters can't be prepared: {sql}")
         self.sql = sql
         self.positional = bool(compiled.positional)
-        names = list(compiled.positiontup or ()) if self.positional else list(compiled.binds)
+        # Named paramstyles (psycopg's pyformat): the names the SQL uses, once each. `binds` also
+        # holds anonymous parameters under their unrendered keys, which the SQL never mentions.
+        names = list(compiled.positiontup or ()) if self.positional else list(dict.fromkeys(compiled.bind_names.values()))
         escaped = getattr(compiled, "escaped_bind_names", None) or {}
         binds: list[tuple[str, str, Processor | None, Any]] = []
         for name in names:
