@@ -114,8 +114,8 @@ class _RecordingCursor:
 
 
 class _RecordingUnitOfWork(SqlUnitOfWork):
-    def __init__(self, store: RecordingStore) -> None:
-        super().__init__(store)
+    def __init__(self, store: RecordingStore, read_only: bool = False) -> None:
+        super().__init__(store, read_only)
         self._recorder = store.recorder
 
     def __enter__(self) -> _RecordingUnitOfWork:
@@ -137,8 +137,8 @@ class RecordingStore(SqlStore):
         super().__init__(engine)
         self.recorder = recorder
 
-    def unit_of_work(self) -> SqlUnitOfWork:
-        return _RecordingUnitOfWork(self)
+    def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork:
+        return _RecordingUnitOfWork(self, read_only)
 
 
 class RawReplayer:

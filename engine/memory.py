@@ -51,8 +51,8 @@ class MemoryStore:
         self._lock = threading.RLock()
         self._active = False
 
-    def unit_of_work(self) -> MemoryUnitOfWork:
-        return MemoryUnitOfWork(self)
+    def unit_of_work(self, *, read_only: bool = False) -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(self)  # one lock for all: reads are as cheap as writes here
 
     def snapshot(self) -> tuple[Any, ...]:
         """Everything but the security and access logs, copied shallowly: equal snapshots, equal stores."""

@@ -226,7 +226,7 @@ class Engine:
         reasons, and what would happen. Changes nothing and logs nothing."""
         actor = _normal_actor(actor)
         now = self.clock.now()
-        with self.store.unit_of_work() as uow:
+        with self.store.unit_of_work(read_only=True) as uow:
             record = _instance(uow, instance_id)
             cw, calendar = self._compiled_for(uow, record.workflow, record.version, record.definition_hash)
             try:
@@ -255,7 +255,7 @@ class Engine:
         is_system = isinstance(actor, SystemActor)
         if not is_system and "system" in actor.roles:
             return []
-        with self.store.unit_of_work() as uow:
+        with self.store.unit_of_work(read_only=True) as uow:
             record = _instance(uow, instance_id)
             cw, _ = self._compiled_for(uow, record.workflow, record.version, record.definition_hash)
         return available_triggers(cw, record, actor, is_system)
@@ -265,7 +265,7 @@ class Engine:
 
         With `reader`, the read is recorded in the access log (DESIGN §4.8).
         """
-        with self.store.unit_of_work() as uow:
+        with self.store.unit_of_work(read_only=True) as uow:
             record = _instance(uow, instance_id)
             cw, calendar = self._compiled_for(uow, record.workflow, record.version, record.definition_hash)
             view = instance_view(cw, calendar, record, self.clock.now(), uow.get_state_entries)
@@ -278,7 +278,7 @@ class Engine:
         Raises:
             NotFoundError: no such instance.
         """
-        with self.store.unit_of_work() as uow:
+        with self.store.unit_of_work(read_only=True) as uow:
             record = _instance(uow, instance_id)
             compiled, _ = self._compiled_for(uow, record.workflow, record.version, record.definition_hash)
         return compiled.workflow
@@ -287,7 +287,7 @@ class Engine:
         self, *, workflow: str | None = None, state: str | None = None, after: str | None = None, limit: int | None = 100
     ) -> list[InstanceRecord]:
         """Instances ordered by id (oldest first); `limit` None or 0 for all."""
-        with self.store.unit_of_work() as uow:
+        with self.store.unit_of_work(read_only=True) as uow:
             return uow.list_instances(workflow=workflow, state=state, after=after, limit=limit or None)
 
     def history(self, instance_id: str, reader: str | None = None) -> list[HistoryEntry]:
@@ -295,7 +295,7 @@ class Engine:
 
         With `reader`, the read is recorded in the access log (DESIGN §4.8).
         """
-        with self.store.unit_of_work() as uow:
+        with self.store.unit_of_work(read_only=True) as uow:
             _instance(uow, instance_id)
             payloads = uow.get_payloads(instance_id)
             entries = [entry_of(row, payloads.get(row.seq)) for row in uow.get_history(instance_id)]
@@ -304,17 +304,17 @@ class Engine:
 
     def accesses(self, instance_id: str | None = None) -> list[AccessEntry]:
         """The access log: who read which instance, oldest first."""
-        with self.store.unit_of_work() as uow:
+        with self.store.unit_of_work(read_only=True) as uow:
             return uow.get_access_entries(instance_id)
 
     def outbox(self, *, pending_only: bool = False) -> list[OutboxMessage]:
         """Messages for people, in the order they were written."""
-        with self.store.unit_of_work() as uow:
+        with self.store.unit_of_work(read_only=True) as uow:
             return uow.get_outbox(pending_only=pending_only)
 
     def checkpoint(self) -> dict[str, Any]:
         """A digest of every chain head, to keep outside the database (`verify --checkpoint`)."""
-        with self.store.unit_of_work() as uow:
+        with self.store.unit_of_work(read_only=True) as uow:
             records = uow.list_instances()
         return make_checkpoint(self.hasher, records, self._recorded(self.clock.now()))
 
@@ -326,7 +326,7 @@ class Engine:
         """
         findings = []
         for entry in check_checkpoint(self.hasher, checkpoint):
-            with self.store.unit_of_work() as uow:
+            with self.store.unit_of_work(read_only=True) as uow:
                 record = uow.get_instance(str(entry["id"]))
                 rows = uow.get_history(record.id) if record is not None else []
             found = compare(entry, record, rows)
@@ -343,7 +343,7 @@ class Engine:
 
     def refusals(self, instance_id: str | None = None) -> list[SecurityEvent]:
         """The security log: refused and rejected attempts, oldest first."""
-        with self.store.unit_of_work() as uow:
+        with self.store.unit_of_work(read_only=True) as uow:
             return uow.get_security_events(instance_id)
 
     def verify(self, instance_id: str | None = None) -> VerifyReport:
@@ -352,11 +352,11 @@ class Engine:
         Raises:
             NotFoundError: `instance_id` names no instance.
         """
-        with self.store.unit_of_work() as uow:
+        with self.store.unit_of_work(read_only=True) as uow:
             ids = [instance_id] if instance_id is not None else [record.id for record in uow.list_instances()]
         checks = []
         for each in ids:
-            with self.store.unit_of_work() as uow:
+            with self.store.unit_of_work(read_only=True) as uow:
                 record = _instance(uow, each)
                 checks.append(verify_instance(self.hasher, record, uow.get_history(each), uow.get_payloads(each)))
         return VerifyReport(tuple(checks))

@@ -130,5 +130,9 @@ class UnitOfWork(Protocol):
 class Store(Protocol):
     """Where instances live. The engine calls nothing else on it."""
 
-    def unit_of_work(self) -> UnitOfWork:
-        """A fresh unit of work, to be entered with `with`."""
+    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
+        """A fresh unit of work, to be entered with `with`.
+
+        `read_only` promises no writes: on SQLite it then takes no write lock, so reads
+        (show, history, verify) never queue behind writers.
+        """

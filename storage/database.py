@@ -156,7 +156,15 @@ def _configure_sqlite(engine: Engine, synchronous: str, busy_timeout_ms: int) ->
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Connection) -> None:
-        _begin_immediate(connection)
+        if connection.get_execution_options().get(READ_ONLY):
+            # A read (show, history, verify) takes no write lock: in WAL mode it reads the
+            # last committed state while writers carry on, and never queues behind them.
+            connection.connection.driver_connection.execute("BEGIN")  # type: ignore[union-attr]
+        else:
+            _begin_immediate(connection)
+
+
+READ_ONLY = "qaflow_read_only"  # execution option set by a read-only unit of work
 
 
 def _begin_immediate(connection: Connection) -> None:

@@ -41,7 +41,7 @@ from engine.records import (
     SecurityEvent,
     StateEntry,
 )
-from storage.database import translate_error
+from storage.database import READ_ONLY, translate_error
 from storage.prepared import Prepared
 from storage.tables import (
     access_log,
@@ -178,8 +178,8 @@ class SqlStore:
         self.engine = engine
         self._open = threading.local()  # is a unit of work open on this thread?
 
-    def unit_of_work(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self)
+    def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self, read_only)
 
     def close(self) -> None:
         """Close the engine's pooled connections (the store can still be used afterwards)."""
@@ -192,10 +192,11 @@ class SqlStore:
 class SqlUnitOfWork:
     """One transaction on one connection (see the module docstring)."""
 
-    __slots__ = ("_conn", "_cursor", "_dialect", "_store")
+    __slots__ = ("_conn", "_cursor", "_dialect", "_read_only", "_store")
 
-    def __init__(self, store: SqlStore) -> None:
+    def __init__(self, store: SqlStore, read_only: bool = False) -> None:
         self._store = store
+        self._read_only = read_only
         self._dialect = store.engine.dialect
         self._conn: Connection | None = None
         self._cursor: Any = None
@@ -212,6 +213,8 @@ class SqlUnitOfWork:
         except DBAPIError as exc:
             raise translate_error(exc) from exc
         try:
+            if self._read_only:
+                conn.execution_options(**{READ_ONLY: True})  # SQLite: a plain BEGIN, no write lock
             conn.begin()  # SQLite: BEGIN IMMEDIATE, retried, else ConflictError
             self._cursor = conn.connection.cursor()
         except BaseException as exc:

@@ -1,0 +1,48 @@
+"""Reads don't queue behind writers: a read-only unit of work takes no write lock on SQLite."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import pytest
+
+from engine.errors import ConflictError
+from storage import SqlStore, create_database_engine
+from tests.storage.test_store_contract import ID_A, seed
+
+
+def test_a_read_goes_ahead_while_a_writer_holds_the_lock(sqlite_url: str) -> None:
+    writer = SqlStore(create_database_engine(sqlite_url, busy_timeout_ms=50))
+    reader = SqlStore(create_database_engine(sqlite_url, busy_timeout_ms=50))
+    try:
+        seed(writer, ID_A)
+        with writer.unit_of_work() as held:  # BEGIN IMMEDIATE: the write lock, until we leave
+            held.lock_instance(ID_A)
+            started = time.perf_counter()
+            with reader.unit_of_work(read_only=True) as uow:
+                assert uow.get_instance(ID_A) is not None
+                assert len(uow.get_history(ID_A)) == 1
+            assert time.perf_counter() - started < 0.05, "the read waited for the writer"
+            with pytest.raises(ConflictError), reader.unit_of_work() as blocked:  # a writer does wait, then gives up
+                blocked.get_instance(ID_A)
+    finally:
+        writer.close()
+        reader.close()
+
+
+def test_a_read_sees_the_last_committed_state_not_the_writers_work_in_progress(sqlite_url: str) -> None:
+    writer = SqlStore(create_database_engine(sqlite_url))
+    reader = SqlStore(create_database_engine(sqlite_url))
+    try:
+        seed(writer, ID_A)
+        with writer.unit_of_work() as held:
+            record = held.lock_instance(ID_A)
+            assert record is not None
+            held.update_instance(dataclasses.replace(record, state="elsewhere", lock_version=record.lock_version + 1), record.lock_version)
+            with reader.unit_of_work(read_only=True) as uow:
+                seen = uow.get_instance(ID_A)
+                assert seen is not None and seen.state == record.state
+    finally:
+        writer.close()
+        reader.close()
