@@ -176,14 +176,46 @@ class SqlStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._open = threading.local()  # is a unit of work open on this thread?
+        self._open = threading.local()  # this thread's connection, and whether a unit of work is open
+        self._held: list[Connection] = []  # every thread's kept connection, to close them all
+        self._held_lock = threading.Lock()
 
     def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork:
         return SqlUnitOfWork(self, read_only)
 
     def close(self) -> None:
-        """Close the engine's pooled connections (the store can still be used afterwards)."""
+        """Close the connections this store holds and the engine's pool (the store can
+        still be used afterwards: it connects again)."""
+        with self._held_lock:
+            held, self._held = self._held, []
+        for conn in held:
+            conn.close()
+        self._open = threading.local()
         self.engine.dispose()
+
+    def _connection(self) -> Connection:
+        """This thread's connection, kept between units of work.
+
+        Checking a connection out of the pool and back for every event cost more than the
+        event's own statements (P2), so each thread keeps one; a connection that was
+        invalidated (a disconnect, a failed COMMIT) is replaced.
+        """
+        conn: Connection | None = getattr(self._open, "conn", None)
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self.engine.connect()
+            self._open.conn = conn
+            self._open.read_only = False  # a new connection has no execution options yet
+            with self._held_lock:
+                self._held.append(conn)
+        return conn
+
+    def _forget(self, conn: Connection) -> None:
+        if getattr(self._open, "conn", None) is conn:
+            self._open.conn = None
+        with self._held_lock:
+            if conn in self._held:
+                self._held.remove(conn)
+        conn.close()
 
     def __repr__(self) -> str:
         return f"SqlStore({self.engine.url.render_as_string(hide_password=True)!r})"
@@ -209,16 +241,17 @@ class SqlUnitOfWork:
             # a second connection on this thread would wait for our own write lock
             raise QaflowError("a unit of work is already open on this store; the engine opens one per event")
         try:
-            conn = store.engine.connect()
+            conn = store._connection()
         except DBAPIError as exc:
             raise translate_error(exc) from exc
         try:
-            if self._read_only:
-                conn.execution_options(**{READ_ONLY: True})  # SQLite: a plain BEGIN, no write lock
+            if getattr(store._open, "read_only", False) != self._read_only:
+                conn.execution_options(**{READ_ONLY: self._read_only})  # SQLite: a plain BEGIN, no write lock
+                store._open.read_only = self._read_only
             conn.begin()  # SQLite: BEGIN IMMEDIATE, retried, else ConflictError
             self._cursor = conn.connection.cursor()
         except BaseException as exc:
-            conn.close()
+            store._forget(conn)
             if isinstance(exc, DBAPIError):
                 raise translate_error(exc) from exc
             raise
@@ -249,7 +282,8 @@ class SqlUnitOfWork:
                 transaction.rollback()
         finally:
             self._cursor = None
-            conn.close()
+            if conn.invalidated:
+                self._store._forget(conn)
 
     def _failed(self, exc: DBAPIError, params: Mapping[str, Any] | None, duplicate: str | None) -> QaflowError:
         orig: Any = exc.orig
