@@ -43,7 +43,7 @@ def commit_fire(
     """Write an accepted event on an existing instance; the result the caller gets."""
     instance_id = record.id
     seq = record.last_seq + 1
-    payload = _payload(cw, step, actor, instance_id)
+    payload = event_payload(cw, step, actor, instance_id)
     at_text = format_time(now)
     row = build_row(
         hasher,
@@ -119,7 +119,7 @@ def commit_start(
     recorded_at: dt.datetime,
 ) -> InstanceRecord:
     """Write a new instance, its first history row and state entry; the new instance row."""
-    payload = _payload(cw, step, actor, None)
+    payload = event_payload(cw, step, actor, None)
     row = build_row(
         hasher,
         instance_id,
@@ -164,11 +164,19 @@ def commit_start(
     return record
 
 
-def _payload(cw: CompiledWorkflow, step: Step, actor: Actor, instance_id: str | None) -> bytes:
+def event_payload(cw: CompiledWorkflow, step: Step, actor: Actor, instance_id: str | None) -> bytes:
+    """The history payload of a judged event, refused when it is too large to keep.
+
+    Raises:
+        TransitionRefusedError: the payload (what was sent and what changed) is too large.
+    """
     on_behalf_of = actor.on_behalf_of if isinstance(actor, SystemActor) else None
     payload = payload_bytes(step.assigned, step.changes, step.comment, step.written, on_behalf_of)
     if len(payload) > MAX_PAYLOAD_BYTES:
-        reason = Reason("too_large", f"the event's data is {len(payload)} bytes; at most {MAX_PAYLOAD_BYTES} are allowed")
+        reason = Reason(
+            "too_large",
+            f"the event's history payload (the data as sent and as changed) is {len(payload)} bytes; at most {MAX_PAYLOAD_BYTES} are kept",
+        )
         raise TransitionRefusedError(step.rule.trigger, instance_id, (reason,), (), cw.id)
     return payload
 

@@ -13,6 +13,7 @@
      │                                idempotency key reused with another request
      ├── TransitionRefusedError       an event (or a start) was refused; carries the
      │                                structured reasons (engine.results.Reason)
+     ├── InvalidActorError            an actor id that can't name a person (empty, blank)
      ├── VersionConflictError         a workflow version is already deployed with
      │                                another definition ("bump version"); a DefinitionError
      └── StorageError                 the database failed or is not at the latest schema
@@ -158,3 +159,7 @@ class VersionConflictError(DefinitionError):
 class StorageError(QaflowError):
     """The database failed or refused something for a reason other than a conflict: a schema
     missing or behind (run `qaflow db upgrade`), a bad URL, a broken constraint. CLI exit 1."""
+
+
+class InvalidActorError(QaflowError):
+    """An actor id that can't name a person: empty, blank, or with control characters."""

@@ -23,9 +23,17 @@ from engine.calendars import Calendar
 from engine.canonical import ChainHasher, dumps, nfc, to_request_value
 from engine.checkpoints import CheckpointFinding, check_checkpoint, compare, make_checkpoint
 from engine.clock import Clock, SystemClock
-from engine.commit import commit_fire, commit_start
+from engine.commit import commit_fire, commit_start, event_payload
 from engine.compiler import START, CompiledWorkflow, compile_workflow
-from engine.errors import ConflictError, DefinitionError, NotFoundError, QaflowError, TransitionRefusedError, VersionConflictError
+from engine.errors import (
+    ConflictError,
+    DefinitionError,
+    InvalidActorError,
+    NotFoundError,
+    QaflowError,
+    TransitionRefusedError,
+    VersionConflictError,
+)
 from engine.evaluate import evaluate_fire, evaluate_start
 from engine.expressions import FunctionRegistry, default_functions
 from engine.guards import available_triggers
@@ -168,7 +176,13 @@ class Engine:
             ConflictError: `lock_version` is stale, or the idempotency key was used with
                 another request.
         """
-        if type(actor.id) is not str or not actor.id or not actor.id.isascii():
+        if (
+            type(actor.id) is not str
+            or not actor.id.isascii()
+            or not actor.id.isprintable()
+            or actor.id != actor.id.strip()
+            or not actor.id
+        ):
             actor = _normal_actor(actor)
         now = self.clock.now()
         try:
@@ -231,6 +245,7 @@ class Engine:
             cw, calendar = self._compiled_for(uow, record.workflow, record.version, record.definition_hash)
             try:
                 step = evaluate_fire(cw, record, trigger, actor, data, assign, None, now, calendar, uow.get_state_entries, explain=True)
+                event_payload(cw, step, actor, instance_id)  # fire would refuse a payload too large to keep
             except TransitionRefusedError as exc:
                 return Explanation(instance_id, trigger, record.state, False, exc.reasons, exc.candidates)
         return Explanation(
@@ -423,8 +438,10 @@ def _request_hash(trigger: str, actor: Actor, data: Any, assign: Any, comment: A
 
 
 def _normal_actor(actor: Actor) -> Actor:
-    if not isinstance(actor, Actor) or not isinstance(actor.id, str) or not actor.id.strip():
-        raise TypeError(f"an actor needs a non-empty id, got {actor!r}")
+    if not isinstance(actor, Actor) or not isinstance(actor.id, str):
+        raise TypeError(f"an actor is an engine.results.Actor with a text id, got {actor!r}")
+    if not actor.id.strip() or actor.id != actor.id.strip() or not actor.id.isprintable():
+        raise InvalidActorError(f"an actor id must be printable text without surrounding spaces, got {actor.id!r}")
     if actor.id.isascii():
         return actor
     return dataclasses.replace(actor, id=nfc(actor.id))

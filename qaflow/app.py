@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.clock import Clock, FixedClock
-from engine.errors import NotFoundError, QaflowError
+from engine.errors import NotFoundError
 from engine.loader import load_workflow
 from engine.runtime import Engine
+from engine.validate import NAME
 from engine.workflow import Workflow
+from qaflow.setvalues import UsageError
 from storage import open_store
 
 HISTORY_KEY_ENV = "QAFLOW_HISTORY_KEY"
@@ -38,6 +40,8 @@ class Settings:
 
     def workflow_file(self, workflow_id: str) -> Workflow:
         """The workflow file `workflow_id` in the workflows folder, loaded and checked."""
+        if not NAME.fullmatch(workflow_id):  # an id, never a path: nothing outside the folder
+            raise NotFoundError(f"no workflow '{workflow_id}': a workflow id is lower_snake_case, like case_file_audit")
         path = Path(self.workflows_dir) / f"{workflow_id}.yaml"
         if not path.is_file():
             raise NotFoundError(f"no workflow '{workflow_id}': {path} does not exist")
@@ -49,7 +53,7 @@ def parse_now(text: str) -> dt.datetime:
     try:
         moment = dt.datetime.fromisoformat(text)
     except ValueError as exc:
-        raise QaflowError(f"--now takes ISO 8601 with Z or an offset, such as 2026-12-01T09:00:00Z; got {text!r}") from exc
+        raise UsageError(f"--now takes ISO 8601 with Z or an offset, such as 2026-12-01T09:00:00Z; got {text!r}") from exc
     if moment.tzinfo is None:
-        raise QaflowError(f"--now needs a zone (Z or an offset): {text!r}")
+        raise UsageError(f"--now needs a zone (Z or an offset): {text!r}")
     return moment.astimezone(dt.UTC)

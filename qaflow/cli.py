@@ -9,29 +9,62 @@ Anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import click
 
-from engine.errors import ConflictError, NotFoundError, QaflowError
+from engine.errors import ConflictError, InvalidActorError, NotFoundError, QaflowError, WorkflowValidationError
 from qaflow.app import Settings, parse_now
 from qaflow.commands import definitions, instances
 from qaflow.setvalues import UsageError
 
 
 class QaflowGroup(click.Group):
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Click's main, but a usage error is one line too (`Error: ...`, exit 2), not a usage page."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.Exit as done:
+            sys.exit(done.exit_code)
+        except click.ClickException as exc:
+            click.echo(f"Error: {one_line(exc.format_message())}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except QaflowError as exc:
             if ctx.params.get("debug") or (isinstance(ctx.obj, Settings) and ctx.obj.debug):
                 raise
-            click.echo(f"Error: {exc}", err=True)
+            if isinstance(exc, WorkflowValidationError):
+                for issue in exc.issues:
+                    click.echo(str(issue), err=True)
+            else:
+                # one line, whatever the message repeats from the user's input
+                click.echo(f"Error: {one_line(str(exc))}", err=True)
             ctx.exit(exit_code(exc))
 
 
+def one_line(text: str) -> str:
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
 def exit_code(exc: QaflowError) -> int:
-    if isinstance(exc, UsageError):
+    if isinstance(exc, (UsageError, InvalidActorError)):
         return 2
     if isinstance(exc, NotFoundError):
         return 3

@@ -43,7 +43,13 @@ def echo_json(value: Any) -> None:
 def actor_options(func: Any) -> Any:
     """`--as ID --role R...`: who acts. The CLI trusts these: it is an operator's tool."""
     func = click.option("--role", "roles", multiple=True, required=True, help="A role claimed (repeatable). Not authenticated.")(func)
-    return click.option("--as", "actor_id", required=True, help="The person acting (an id, never a name).")(func)
+    return click.option("--as", "actor_id", required=True, callback=_check_actor, help="The person acting (an id, never a name).")(func)
+
+
+def _check_actor(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    if not value or value != value.strip() or not value.isprintable():
+        raise click.BadParameter("an actor id is printable text without surrounding spaces, such as aud-7")
+    return value
 
 
 def data_options(func: Any) -> Any:
@@ -57,7 +63,11 @@ def data_options(func: Any) -> Any:
 def event_data(workflow: Workflow | None, sets: tuple[str, ...], data_file: Path | None) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if data_file is not None:
-        doc = read_yaml(str(data_file), data_file.read_text(encoding="utf-8"))
+        try:
+            text = data_file.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"{data_file} is not UTF-8 text") from exc
+        doc = read_yaml(str(data_file), text)
         if doc.issues:
             raise UsageError(str(doc.issues[0]))
         if not isinstance(doc.value, dict):
@@ -157,7 +167,7 @@ def fire(
         lock_version=lock_version,
     )
     if as_json:
-        echo_json(result.to_json())
+        echo_json({**result.to_json(), "replayed": result.replayed})
         return
     moved = f"{result.from_state} -> {result.to_state}" if result.to_state else f"stays {result.state}"
     again = " (replayed: nothing changed)" if result.replayed else ""
@@ -203,7 +213,8 @@ def show(settings: Settings, instance: str, reader: str | None, as_json: bool) -
 
 def history_json(entry: HistoryEntry) -> dict[str, Any]:
     row = entry.to_json()
-    return {key: row[key] for key in ("seq", "at", "actor", "role", "trigger", "from", "to", "changes", "comment", "hash")}
+    keys = ("seq", "at", "recorded_at", "actor", "role", "trigger", "from", "to", "changes", "assigned", "comment", "hash")
+    return {key: row[key] for key in keys}
 
 
 @click.command()
@@ -248,7 +259,7 @@ def history(settings: Settings, instance: str, reader: str | None, refusals: boo
 @click.command(name="list")
 @click.option("--workflow")
 @click.option("--state")
-@click.option("--limit", type=click.IntRange(min=0), default=100, show_default=True, help="0 for all.")
+@click.option("--limit", type=click.IntRange(min=0, max=1_000_000), default=100, show_default=True, help="0 for all.")
 @click.option("--after", help="An id: list the instances after it (for paging).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
