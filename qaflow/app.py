@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.clock import Clock, FixedClock
@@ -19,7 +19,7 @@ from engine.runtime import Engine
 from engine.validate import NAME
 from engine.workflow import Workflow
 from qaflow.setvalues import UsageError
-from storage import open_store
+from storage import SqlStore, open_store
 
 HISTORY_KEY_ENV = "QAFLOW_HISTORY_KEY"
 
@@ -32,11 +32,19 @@ class Settings:
     workflows_dir: str
     now: dt.datetime | None = None
     debug: bool = False
+    _stores: list[SqlStore] = field(default_factory=list)
 
     def engine(self) -> Engine:
         key = os.environ.get(HISTORY_KEY_ENV)
         clock: Clock | None = FixedClock(self.now) if self.now is not None else None
-        return Engine(open_store(self.db_url), clock=clock, history_key=key.encode("utf-8") if key else None)
+        store = open_store(self.db_url)
+        self._stores.append(store)
+        return Engine(store, clock=clock, history_key=key.encode("utf-8") if key else None)
+
+    def close(self) -> None:
+        """Close the database connections the command opened (called when it ends)."""
+        while self._stores:
+            self._stores.pop().close()
 
     def workflow_file(self, workflow_id: str) -> Workflow:
         """The workflow file `workflow_id` in the workflows folder, loaded and checked."""

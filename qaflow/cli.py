@@ -105,6 +105,7 @@ def cli(ctx: click.Context, workflows_dir: str, db_url: str, now: str | None, al
     if now is not None and not allow_clock_override:
         raise click.UsageError("--now moves the clock only with --allow-clock-override")
     ctx.obj = Settings(db_url=db_url, workflows_dir=workflows_dir, now=parse_now(now) if now else None, debug=debug)
+    ctx.call_on_close(ctx.obj.close)
 
 
 for command in (definitions.validate, definitions.schema, definitions.diagram, *instances.COMMANDS):

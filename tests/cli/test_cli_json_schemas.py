@@ -12,7 +12,6 @@ import pytest
 from click.testing import CliRunner
 
 from qaflow.cli import cli
-from storage import upgrade
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = ROOT / "docs" / "cli-json"
@@ -21,9 +20,8 @@ Run = Callable[..., Any]
 
 
 @pytest.fixture
-def run(tmp_path: Path) -> Run:
-    url = f"sqlite:///{tmp_path / 'q.db'}"
-    upgrade(url)
+def run(db_url: str) -> Run:
+    url = db_url
 
     def invoke(*args: str, code: int = 0) -> Any:
         result = CliRunner().invoke(cli, ["--workflows", str(ROOT / "workflows"), "--db", url, *args])

@@ -12,14 +12,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import sqlite3
 import subprocess
 import sys
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy
 from click.testing import CliRunner
 
 from qaflow.cli import cli
@@ -55,9 +54,9 @@ class Cli:
     `clock=False`, so dates such as the due date are known.
     """
 
-    def __init__(self, db: Path) -> None:
-        self.db = db
-        self.url = f"sqlite:///{db}"
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
 
     def __call__(self, *args: str, clock: bool = True) -> tuple[int, str, str]:
         prefix = ["--workflows", str(WORKFLOWS), "--db", self.url]
@@ -80,13 +79,29 @@ class Cli:
     def start(self, **data: str) -> str:
         return self.ok(*start_args(**data)).strip()
 
+    def query(self, sql: str) -> list[Any]:
+        engine = sqlalchemy.create_engine(self.url, poolclass=sqlalchemy.pool.NullPool)
+        try:
+            with engine.connect() as con:
+                return [tuple(row) for row in con.exec_driver_sql(sql)]
+        finally:
+            engine.dispose()
+
+    def execute(self, *statements: str) -> None:
+        """Run SQL as an administrator would, behind qaflow's back (each statement committed)."""
+        engine = sqlalchemy.create_engine(self.url, poolclass=sqlalchemy.pool.NullPool, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as con:
+                for statement in statements:
+                    con.exec_driver_sql(statement)
+        finally:
+            engine.dispose()
+
     def counts(self) -> dict[str, int]:
-        with closing(sqlite3.connect(self.db)) as con:
-            return {table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in TABLES}
+        return {table: self.query(f"SELECT count(*) FROM {table}")[0][0] for table in TABLES}
 
     def keys(self) -> set[tuple[str, str]]:
-        with closing(sqlite3.connect(self.db)) as con:
-            return set(con.execute("SELECT scope, key FROM idempotency_keys"))
+        return set(self.query("SELECT scope, key FROM idempotency_keys"))
 
     def snapshot(self, instance: str) -> tuple[Any, Any, dict[str, int], set[tuple[str, str]]]:
         """What a refusal must leave alone: the instance, its history, the tables' rows, the keys."""
@@ -99,9 +114,9 @@ def _no_history_key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def run(tmp_path: Path) -> Cli:
-    """A `run(*args)` helper on a fresh SQLite database in tmp_path, upgraded by `qaflow db upgrade`."""
-    cli_ = Cli(tmp_path / "q.db")
+def run(db_url: str) -> Cli:
+    """A `run(*args)` helper on a fresh database of each backend, upgraded by `qaflow db upgrade`."""
+    cli_ = Cli(db_url)
     code, out, err = cli_("db", "upgrade", clock=False)
     assert code == 0, err
     assert out.startswith("database at the latest schema")
@@ -585,9 +600,9 @@ def test_a_broken_chain_makes_verify_exit_1(run: Cli) -> None:
     instance = run.start()
     run.ok("fire", instance, "allocate", *QA_LEAD, *ALLOCATE_OK)
     assert run("verify")[0] == 0
-    with closing(sqlite3.connect(run.db, isolation_level=None)) as con:
-        con.execute("DROP TRIGGER history_no_update")
-        con.execute("UPDATE history SET actor = 'someone-else' WHERE instance_id = ? AND seq = 2", (instance,))
+    # the append-only triggers stop bugs, not administrators
+    unprotect = "DROP TRIGGER history_no_update" if run.is_sqlite else "ALTER TABLE history DISABLE TRIGGER USER"
+    run.execute(unprotect, f"UPDATE history SET actor = 'someone-else' WHERE instance_id = '{instance}' AND seq = 2")
     code, out, _ = run("verify")
     assert code == 1
     assert f"BROKEN {instance}: row 2:" in out
@@ -748,3 +763,22 @@ def test_python_m_qaflow_json_has_no_markup(run: Cli) -> None:
     assert done.returncode == 0 and done.stderr == ""
     assert "\x1b[" not in done.stdout
     assert json.loads(done.stdout)["id"] == instance
+
+
+# --- the access log ----------------------------------------------------------------------
+
+
+def test_every_read_leaves_one_access_log_row_naming_the_reader(run: Cli) -> None:
+    instance = run.start()
+    before = len(run.query("SELECT id FROM access_log"))
+    run.ok("show", instance, "--as", "inspector-4")
+    run.ok("history", instance, "--as", "inspector-4", "--json")
+    run.ok("history", instance, "--refusals")  # no --as: the operating-system user
+    rows = run.query("SELECT reader, instance_id, action FROM access_log ORDER BY id")
+    assert len(rows) == before + 3
+    assert rows[-3:-1] == [("inspector-4", instance, "show"), ("inspector-4", instance, "history")]
+    reader, read_instance, action = rows[-1]
+    assert reader.startswith("os:") and len(reader) > 3 and (read_instance, action) == (instance, "history")
+    run.ok("list")  # not a read of an instance's content: no row
+    run.ok("verify")
+    assert len(run.query("SELECT id FROM access_log")) == before + 3

@@ -135,10 +135,7 @@ def test_graph_errors() -> None:
 
 
 def test_a_shadowed_candidate_is_an_error() -> None:
-    text = (
-        VALID
-        + "  - trigger: finish\n    from: open\n    to: done\n    by: worker\n" * 2
-    )
+    text = VALID + "  - trigger: finish\n    from: open\n    to: done\n    by: worker\n" * 2
     found = problems(text)
     assert ("unreachable_transition", 49) in found
 

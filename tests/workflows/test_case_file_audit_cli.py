@@ -63,9 +63,9 @@ def flow_domains(grade: str) -> str:
 class Audit:
     """One audit on a fresh SQLite database, driven through the command line."""
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, url: str) -> None:
         self.tmp_path = tmp_path
-        self.url = f"sqlite:///{tmp_path / 'q.db'}"
+        self.url = url
         self.clock = START
         self.rows = 0
         self.run("db", "upgrade")
@@ -195,8 +195,8 @@ class Audit:
         self.fire("share_findings", AUDITOR, to="findings_shared")
 
 
-def test_inadequate_audit_goes_straight_to_moderation_and_closes(tmp_path: Path) -> None:
-    audit = Audit(tmp_path)
+def test_inadequate_audit_goes_straight_to_moderation_and_closes(tmp_path: Path, db_url: str) -> None:
+    audit = Audit(tmp_path, db_url)
     audit.through_findings("inadequate")
     assert audit.show()["data"]["actions"][0]["due"] == "2026-04-30"
     audit.fire("respond", PRACTITIONER, "--set", "practitioner_response=agree", to="response_received", days=2)
@@ -238,8 +238,8 @@ def test_inadequate_audit_goes_straight_to_moderation_and_closes(tmp_path: Path)
 
 
 @pytest.mark.parametrize("selected", [False, True], ids=["not_selected", "selected"])
-def test_good_audit_goes_through_the_moderation_draw(tmp_path: Path, selected: bool) -> None:
-    audit = Audit(tmp_path)
+def test_good_audit_goes_through_the_moderation_draw(tmp_path: Path, db_url: str, selected: bool) -> None:
+    audit = Audit(tmp_path, db_url)
     audit.through_findings("good")
     assert audit.refused("respond", PRACTITIONER, "--set", "practitioner_response=disagree").endswith(
         "Please add a comment when you agree with comments or disagree."
@@ -302,8 +302,8 @@ def test_good_audit_goes_through_the_moderation_draw(tmp_path: Path, selected: b
     assert audit.invoke("verify")[0] == 0
 
 
-def test_withdrawal_after_an_extension_and_a_safeguarding_concern(tmp_path: Path) -> None:
-    audit = Audit(tmp_path)
+def test_withdrawal_after_an_extension_and_a_safeguarding_concern(tmp_path: Path, db_url: str) -> None:
+    audit = Audit(tmp_path, db_url)
     audit.fire("allocate", QA_LEAD, "--set", "auditor_trained=true", "--assign", "auditor=aud-7", to="allocated")
     result = audit.fire("extend_deadline", TEAM_MANAGER, "--set", "extension_reason=Auditor on leave for a week.", to="allocated")
     assert result["changes"] == {"extensions": 1, "due_on": "2026-04-07"}
