@@ -116,18 +116,7 @@ def evaluate_fire(
         else:
             role = held_role(cw, by, actor, is_system, record.assignees)
         if rule.checks and ctx is None:
-            ctx = EventContext(
-                work,
-                cw.params,
-                actor.id,
-                actor.roles,
-                assignees,
-                record.state,
-                now,
-                calendar,
-                cw.computed_map,
-                partial(entries_of, record.id),
-            )
+            ctx = _context(cw, work, actor, assignees, record, now, calendar, entries_of)
         needs = rule.all_needs if rule.all_needs is not None else cw.needs_for(rule, rule_target)
         if not explain and role is not None:
             # Whether the candidate passes, without building any reason: the common case,
@@ -190,18 +179,7 @@ def evaluate_fire(
         pend: list[PendingEffect] = []
         notifications, pending = notes, pend
         if ctx is None:
-            ctx = EventContext(
-                work,
-                cw.params,
-                actor.id,
-                actor.roles,
-                assignees,
-                record.state,
-                now,
-                calendar,
-                cw.computed_map,
-                partial(entries_of, record.id),
-            )
+            ctx = _context(cw, work, actor, assignees, record, now, calendar, entries_of)
         run_effects(cw, effects, work, ctx, trigger, record.id, target if entered else None, notes, pend)
     source = record.state
     state = cw.move(source, trigger, target if entered else None)
@@ -360,3 +338,19 @@ def _judge_data(
 def _add_holder(holders: Mapping[str, tuple[str, ...]], role: str, person: str) -> Mapping[str, tuple[str, ...]]:
     """A person keeps holding a role for separation once they have acted in it (DESIGN §3.7)."""
     return {**holders, role: tuple(sorted((*holders.get(role, ()), person)))}
+
+
+def _context(
+    cw: CompiledWorkflow,
+    work: WorkingData,
+    actor: Actor,
+    assignees: Mapping[str, str],
+    record: InstanceRecord,
+    now: dt.datetime,
+    calendar: Calendar,
+    entries_of: Callable[[str], list[StateEntry]],
+) -> EventContext:
+    """What the event's expressions read; built only when a check or an effect needs it."""
+    return EventContext(
+        work, cw.params, actor.id, actor.roles, assignees, record.state, now, calendar, cw.computed_map, partial(entries_of, record.id)
+    )

@@ -88,10 +88,21 @@ def _require_aware(value: Any) -> dt.datetime:
     return value
 
 
+# One event binds the same moment several times (updated_at, at, entered_at, created_at):
+# remember the last one formatted, as (moment, text).
+_last_bound: tuple[dt.datetime | None, str] = (None, "")
+
+
 def _bind_text(value: dt.datetime | None) -> str | None:
+    global _last_bound
     if value is None:
         return None
-    return format_time(_require_aware(value))
+    moment, text = _last_bound
+    if value is moment:
+        return text
+    text = format_time(_require_aware(value))
+    _last_bound = (value, text)
+    return text
 
 
 def _bind_aware(value: dt.datetime | None) -> dt.datetime | None:
