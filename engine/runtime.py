@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from engine.calendars import Calendar
-from engine.canonical import ChainHasher, dumps, nfc, to_request_value
+from engine.canonical import ChainHasher, dumps, dumps_text, nfc, to_json_value, to_request_value
 from engine.checkpoints import CheckpointFinding, check_checkpoint, compare, make_checkpoint
 from engine.clock import Clock, SystemClock
 from engine.commit import commit_fire, commit_start, event_payload
@@ -299,11 +300,46 @@ class Engine:
         return compiled.workflow
 
     def instances(
-        self, *, workflow: str | None = None, state: str | None = None, after: str | None = None, limit: int | None = 100
+        self,
+        *,
+        workflow: str | None = None,
+        state: str | None = None,
+        assignee: str | None = None,
+        where: Mapping[str, str] | None = None,
+        after: str | None = None,
+        limit: int | None = 100,
     ) -> list[InstanceRecord]:
-        """Instances ordered by id (oldest first); `limit` None or 0 for all."""
-        with self.store.unit_of_work(read_only=True) as uow:
-            return uow.list_instances(workflow=workflow, state=state, after=after, limit=limit or None)
+        """Instances ordered by id (oldest first); `limit` None or 0 for all.
+
+        `assignee` keeps instances where that person holds a role; `where` keeps those whose
+        computed values, written as text (`true`, `12`, `good`), equal the given ones.
+        """
+        if assignee is None and not where:
+            with self.store.unit_of_work(read_only=True) as uow:
+                return uow.list_instances(workflow=workflow, state=state, after=after, limit=limit or None)
+        found: list[InstanceRecord] = []
+        cursor = after
+        while True:  # page through the store, filtering, until `limit` match
+            with self.store.unit_of_work(read_only=True) as uow:
+                batch = uow.list_instances(workflow=workflow, state=state, after=cursor, limit=_FILTER_PAGE)
+                for record in batch:
+                    if assignee is not None and assignee not in record.assignees.values():
+                        continue
+                    if where and not self._computed_match(uow, record, where):
+                        continue
+                    found.append(record)
+                    if limit and len(found) >= limit:
+                        return found
+            if len(batch) < _FILTER_PAGE:
+                return found
+            cursor = batch[-1].id
+
+    def _computed_match(self, uow: UnitOfWork, record: InstanceRecord, where: Mapping[str, str]) -> bool:
+        cw, calendar = self._compiled_for(uow, record.workflow, record.version, record.definition_hash)
+        if not all(name in cw.computed_map for name in where):
+            return False
+        computed = instance_view(cw, calendar, record, self.clock.now(), uow.get_state_entries).computed
+        return all(_as_text(computed[name]) == wanted for name, wanted in where.items())
 
     def history(self, instance_id: str, reader: str | None = None) -> list[HistoryEntry]:
         """The instance's history, payloads read back (None values where redacted).
@@ -435,6 +471,17 @@ def _request_hash(trigger: str, actor: Actor, data: Any, assign: Any, comment: A
         "comment": to_request_value(comment),
     }
     return ChainHasher().digest(dumps(body))
+
+
+_FILTER_PAGE = 500  # instances read per unit of work while filtering a listing
+
+
+def _as_text(value: Any) -> str:
+    """A computed value as `list --where` writes it: true/false, null, or its JSON-form text."""
+    form = to_json_value(value)
+    if isinstance(form, bool) or form is None:
+        return json.dumps(form)
+    return form if isinstance(form, str) else dumps_text(form)
 
 
 def _normal_actor(actor: Actor) -> Actor:

@@ -261,11 +261,23 @@ def history(settings: Settings, instance: str, reader: str | None, refusals: boo
 @click.option("--state")
 @click.option("--limit", type=click.IntRange(min=0, max=1_000_000), default=100, show_default=True, help="0 for all.")
 @click.option("--after", help="An id: list the instances after it (for paging).")
+@click.option("--assignee", help="Only instances where this person is assigned a role.")
+@click.option("--where", "wheres", multiple=True, help="NAME=VALUE: only instances whose computed value NAME is VALUE (repeatable).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def list_(settings: Settings, workflow: str | None, state: str | None, limit: int, after: str | None, as_json: bool) -> None:
+def list_(
+    settings: Settings,
+    workflow: str | None,
+    state: str | None,
+    limit: int,
+    after: str | None,
+    assignee: str | None,
+    wheres: tuple[str, ...],
+    as_json: bool,
+) -> None:
     """List instances, oldest first."""
-    records = settings.engine().instances(workflow=workflow, state=state, after=after, limit=limit)
+    where = parse_assignments(wheres, "--where")
+    records = settings.engine().instances(workflow=workflow, state=state, assignee=assignee, where=where, after=after, limit=limit)
     rows = [
         {
             "id": r.id,

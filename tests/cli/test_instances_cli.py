@@ -782,3 +782,24 @@ def test_every_read_leaves_one_access_log_row_naming_the_reader(run: Cli) -> Non
     run.ok("list")  # not a read of an instance's content: no row
     run.ok("verify")
     assert len(run.query("SELECT id FROM access_log")) == before + 3
+
+
+# --- listing with filters ----------------------------------------------------------------
+
+
+def test_list_filters_by_assignee_and_computed_values(run: Cli) -> None:
+    first = run.start()
+    second = run.ok(*start_args()[:-4], "--assign", "practitioner=sw-99", "--assign", "team_manager=tm-3").strip()
+    run.ok("fire", first, "allocate", *QA_LEAD, *ALLOCATE_OK)
+    ids = [row["id"] for row in run.json("list", "--assignee", "sw-99")]
+    assert ids == [second]
+    assert [row["id"] for row in run.json("list", "--assignee", "tm-3")] == [first, second]
+    assert [row["id"] for row in run.json("list", "--assignee", "tm-3", "--limit", "1")] == [first]
+    assert [row["id"] for row in run.json("list", "--assignee", "tm-3", "--after", first)] == [second]
+    assert run.json("list", "--assignee", "nobody") == []
+    # computed values as text: booleans true/false
+    assert [row["id"] for row in run.json("list", "--where", "is_inadequate=false")] == [first, second]
+    assert run.json("list", "--where", "is_inadequate=true") == []
+    assert run.json("list", "--where", "no_such_value=1") == []
+    code, _, err = run("list", "--where", "is_inadequate")
+    assert code == 2 and "NAME=VALUE" in one_error_line(err)
