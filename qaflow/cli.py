@@ -16,7 +16,7 @@ import click
 
 from engine.errors import ConflictError, InvalidActorError, NotFoundError, QaflowError, WorkflowValidationError
 from qaflow.app import Settings, parse_now
-from qaflow.commands import definitions, instances
+from qaflow.commands import definitions, events, reads
 from qaflow.setvalues import UsageError
 
 
@@ -108,7 +108,7 @@ def cli(ctx: click.Context, workflows_dir: str, db_url: str, now: str | None, al
     ctx.call_on_close(ctx.obj.close)
 
 
-for command in (definitions.validate, definitions.schema, definitions.diagram, *instances.COMMANDS):
+for command in (definitions.validate, definitions.schema, definitions.diagram, *events.COMMANDS, *reads.COMMANDS):
     cli.add_command(command)
 
 

@@ -1,0 +1,66 @@
+"""What the commands that run workflows share: who acts, what data they send, how JSON prints."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from engine.workflow import Workflow
+from engine.yamlsource import read_yaml
+from qaflow.setvalues import UsageError, parse_sets
+
+
+def reader_of(named: str | None) -> str:
+    """The reader recorded in the access log: `--as`, else the operating-system user."""
+    if named:
+        return named
+    try:
+        return f"os:{getpass.getuser()}"
+    except (KeyError, OSError):  # no user name for this uid (some containers)
+        return f"os:uid-{os.getuid()}"
+
+
+def echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True))
+
+
+def actor_options(func: Any) -> Any:
+    """`--as ID --role R...`: who acts. The CLI trusts these: it is an operator's tool."""
+    func = click.option("--role", "roles", multiple=True, required=True, help="A role claimed (repeatable). Not authenticated.")(func)
+    return click.option("--as", "actor_id", required=True, callback=_check_actor, help="The person acting (an id, never a name).")(func)
+
+
+def _check_actor(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    if not value or value != value.strip() or not value.isprintable():
+        raise click.BadParameter("an actor id is printable text without surrounding spaces, such as aud-7")
+    return value
+
+
+def data_options(func: Any) -> Any:
+    func = click.option("--assign", "assigns", multiple=True, help="role=person: assign a role on the instance (repeatable).")(func)
+    func = click.option(
+        "--data-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Event data as a YAML or JSON mapping."
+    )(func)
+    return click.option("--set", "sets", multiple=True, help="field=value, read by the field's type (repeatable).")(func)
+
+
+def event_data(workflow: Workflow | None, sets: tuple[str, ...], data_file: Path | None) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if data_file is not None:
+        try:
+            text = data_file.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"{data_file} is not UTF-8 text") from exc
+        doc = read_yaml(str(data_file), text)
+        if doc.issues:
+            raise UsageError(str(doc.issues[0]))
+        if not isinstance(doc.value, dict):
+            raise UsageError(f"{data_file} must hold a mapping of field: value")
+        data.update(doc.value)
+    data.update(parse_sets(workflow, sets))
+    return data

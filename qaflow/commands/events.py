@@ -1,0 +1,198 @@
+"""Commands that change or judge instances: deploy, start, fire, available, explain.
+
+Each parses its arguments, calls one engine method and renders the result, as plain lines
+(people) or `--json` (tools). Errors are `QaflowError`s, turned into one line and an exit
+code by `qaflow.cli`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from engine.canonical import to_json_value
+from engine.loader import load_workflow
+from engine.results import Actor, Explanation
+from qaflow.app import Settings
+from qaflow.commands.common import actor_options, data_options, echo_json, event_data
+from qaflow.commands.definitions import workflow_files
+from qaflow.setvalues import parse_assignments
+
+
+@click.command()
+@click.argument("directory", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.pass_obj
+def deploy(settings: Settings, directory: Path | None) -> None:
+    """Store each workflow version in DIRECTORY (default: the workflows folder) that is not stored yet.
+
+    A version already stored with a different definition is refused: bump `version`.
+    """
+    engine = settings.engine()
+    for path in workflow_files([directory or Path(settings.workflows_dir)]):
+        workflow = load_workflow(path)
+        record = engine.deploy(workflow)
+        click.echo(f"{record.workflow} version {record.version} {record.hash[:12]}")
+
+
+@click.command()
+@click.argument("workflow")
+@actor_options
+@data_options
+@click.option("--key", help="Idempotency key: the same key and request start nothing twice.")
+@click.option("--json", "as_json", is_flag=True, help='Print {"id": ...}.')
+@click.pass_obj
+def start(
+    settings: Settings,
+    workflow: str,
+    actor_id: str,
+    roles: tuple[str, ...],
+    sets: tuple[str, ...],
+    data_file: Path | None,
+    assigns: tuple[str, ...],
+    key: str | None,
+    as_json: bool,
+) -> None:
+    """Start an instance of WORKFLOW (deploying the file's version if it is not stored yet); prints its id."""
+    definition = settings.workflow_file(workflow)
+    engine = settings.engine()
+    engine.deploy(definition)
+    data = event_data(definition, sets, data_file)
+    view = engine.start(
+        workflow,
+        Actor(actor_id, frozenset(roles)),
+        data,
+        parse_assignments(assigns, "--assign"),
+        idempotency_key=key,
+        version=definition.version,
+    )
+    if as_json:
+        echo_json({"id": view.id})
+    else:
+        click.echo(view.id)
+
+
+@click.command()
+@click.argument("instance")
+@click.argument("trigger")
+@actor_options
+@data_options
+@click.option("--comment", help="Why, in a sentence; kept in the history.")
+@click.option("--key", help="Idempotency key: the same key and request change nothing twice.")
+@click.option("--lock-version", type=int, help="Refuse as a conflict if the instance has moved on since.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def fire(
+    settings: Settings,
+    instance: str,
+    trigger: str,
+    actor_id: str,
+    roles: tuple[str, ...],
+    sets: tuple[str, ...],
+    data_file: Path | None,
+    assigns: tuple[str, ...],
+    comment: str | None,
+    key: str | None,
+    lock_version: int | None,
+    as_json: bool,
+) -> None:
+    """Send TRIGGER to INSTANCE as a person in one or more roles."""
+    engine = settings.engine()
+    data = event_data(engine.workflow_of(instance), sets, data_file)
+    result = engine.fire(
+        instance,
+        trigger,
+        Actor(actor_id, frozenset(roles)),
+        data,
+        parse_assignments(assigns, "--assign"),
+        comment,
+        idempotency_key=key,
+        lock_version=lock_version,
+    )
+    if as_json:
+        echo_json({**result.to_json(), "replayed": result.replayed})
+        return
+    moved = f"{result.from_state} -> {result.to_state}" if result.to_state else f"stays {result.state}"
+    again = " (replayed: nothing changed)" if result.replayed else ""
+    click.echo(f"{result.instance_id} {result.trigger} as {result.role}: {moved}; history row {result.seq}{again}")
+
+
+@click.command()
+@click.argument("instance")
+@actor_options
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def available(settings: Settings, instance: str, actor_id: str, roles: tuple[str, ...], as_json: bool) -> None:
+    """Triggers the actor may send to INSTANCE now (checks depend on the data: see `explain`)."""
+    found = settings.engine().available(instance, Actor(actor_id, frozenset(roles)))
+    rows = [
+        {
+            "trigger": a.trigger,
+            "role": a.role,
+            "to": [t for t in a.targets],
+            "needs": list(a.needs),
+            "writes": list(a.writes),
+            "assigns": list(a.assigns),
+            "description": a.description,
+        }
+        for a in found
+    ]
+    if as_json:
+        echo_json(rows)
+        return
+    for option in found:
+        targets = ", ".join(t or "(no change of state)" for t in option.targets)
+        needs = f"; needs {', '.join(option.needs)}" if option.needs else ""
+        click.echo(f"{option.trigger} as {option.role} -> {targets}{needs}")
+
+
+def explanation_json(found: Explanation) -> dict[str, Any]:
+    return {
+        "instance_id": found.instance_id,
+        "trigger": found.trigger,
+        "state": found.state,
+        "allowed": found.allowed,
+        "summary": found.summary(),
+        "reasons": [r.to_json() for r in found.reasons],
+        "candidates": [
+            {"transition": c.transition, "to": c.to, "allowed": c.allowed, "reasons": [r.to_json() for r in c.reasons]}
+            for c in found.candidates
+        ],
+        "role": found.role,
+        "transition": found.transition,
+        "to": found.to_state,
+        "changes": to_json_value(dict(found.changes)),
+        "notifications": [n.to_json() for n in found.notifications],
+    }
+
+
+@click.command()
+@click.argument("instance")
+@click.argument("trigger")
+@actor_options
+@data_options
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def explain(
+    settings: Settings,
+    instance: str,
+    trigger: str,
+    actor_id: str,
+    roles: tuple[str, ...],
+    sets: tuple[str, ...],
+    data_file: Path | None,
+    assigns: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Whether TRIGGER would be taken now, and why or why not. Exits 0 whenever it answers."""
+    engine = settings.engine()
+    data = event_data(engine.workflow_of(instance), sets, data_file)
+    found = engine.explain(instance, trigger, Actor(actor_id, frozenset(roles)), data, parse_assignments(assigns, "--assign"))
+    if as_json:
+        echo_json(explanation_json(found))
+    else:
+        click.echo(found.summary())
+
+
+COMMANDS = [deploy, start, fire, available, explain]
