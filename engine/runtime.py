@@ -150,7 +150,10 @@ class Engine:
                         view = instance_view(cw, calendar, record_from_json(kept.result), now)
                         return dataclasses.replace(view, replayed=True)
                 step = evaluate_start(cw, actor, data, assign, comment, now, calendar)
-                record = commit_start(uow, self.hasher, cw, new_id(now), step, actor, now, self._recorded(now))
+                # ids follow the wall clock, so listings keep the order instances were really
+                # made in even when the effective clock is set back (--now)
+                recorded = self._recorded(now)
+                record = commit_start(uow, self.hasher, cw, new_id(recorded), step, actor, now, recorded)
                 if idempotency_key is not None:
                     uow.add_idempotency_key(IdempotencyRecord(scope, idempotency_key, request_hash, view_json(record), record.id, now))
                 return instance_view(cw, calendar, record, now)
