@@ -18,7 +18,7 @@ from engine.loader import load_workflow
 from engine.runtime import Engine
 from engine.validate import NAME
 from engine.workflow import Workflow
-from qaflow.setvalues import UsageError
+from qaflow.errors import UsageError
 from storage import SqlStore, open_store
 
 HISTORY_KEY_ENV = "QAFLOW_HISTORY_KEY"

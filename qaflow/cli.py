@@ -17,7 +17,7 @@ import click
 from engine.errors import ConflictError, InvalidActorError, NotFoundError, QaflowError, WorkflowValidationError
 from qaflow.app import Settings, parse_now
 from qaflow.commands import definitions, events, reads
-from qaflow.setvalues import UsageError
+from qaflow.errors import UsageError
 
 
 class QaflowGroup(click.Group):

@@ -13,16 +13,12 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from engine.errors import QaflowError
 from engine.expressions import types as T
 from engine.workflow import Workflow
 from engine.yamlsource import read_yaml
+from qaflow.errors import UsageError
 
 _INTEGER = re.compile(r"[-+]?[0-9]+")
-
-
-class UsageError(QaflowError):
-    """A malformed argument (exit 2)."""
 
 
 def parse_assignments(items: tuple[str, ...], what: str) -> dict[str, str]:

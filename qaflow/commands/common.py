@@ -12,7 +12,8 @@ import click
 
 from engine.workflow import Workflow
 from engine.yamlsource import read_yaml
-from qaflow.setvalues import UsageError, parse_sets
+from qaflow.errors import UsageError
+from qaflow.setvalues import parse_sets
 
 
 def reader_of(named: str | None) -> str:

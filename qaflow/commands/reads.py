@@ -15,7 +15,8 @@ from engine.canonical import format_time, to_json_value
 from engine.results import HistoryEntry, InstanceView
 from qaflow.app import Settings
 from qaflow.commands.common import echo_json, reader_of
-from qaflow.setvalues import UsageError, parse_assignments
+from qaflow.errors import UsageError
+from qaflow.setvalues import parse_assignments
 from storage import upgrade as upgrade_schema
 
 

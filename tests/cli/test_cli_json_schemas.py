@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from qaflow.cli import cli
+from tests.cli_support import start_args
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = ROOT / "docs" / "cli-json"
@@ -37,29 +38,7 @@ def check(name: str, value: Any) -> None:
     jsonschema.validate(value, schema, cls=jsonschema.Draft202012Validator)
 
 
-START = (
-    "start",
-    "case_file_audit",
-    "--as",
-    "qa-lead-1",
-    "--role",
-    "qa_lead",
-    "--set",
-    "child_ref=CF-2041",
-    "--set",
-    "case_type=cp",
-    "--set",
-    "team=North",
-    "--set",
-    "case_status=open",
-    "--set",
-    "selection_method=random",
-    "--assign",
-    "practitioner=sw-12",
-    "--assign",
-    "team_manager=tm-3",
-    "--json",
-)
+START = (*start_args(), "--json")
 
 
 def test_every_json_output_matches_its_schema(run: Run, tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ import sqlalchemy
 from click.testing import CliRunner
 
 from qaflow.cli import cli
+from tests.cli_support import CASE, QA_LEAD, start_args
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / "workflows"
@@ -32,19 +33,9 @@ TABLES = ("instances", "history", "history_payloads", "state_entries", "timers",
 SHOW_KEYS = {"id", "workflow", "version", "state", "data", "assignees", "deadlines", "parent", "children", "lock_version"}
 HISTORY_KEYS = {"seq", "at", "recorded_at", "actor", "role", "trigger", "from", "to", "changes", "assigned", "comment", "hash"}
 
-QA_LEAD = ("--as", "qa-lead-1", "--role", "qa_lead")
 AUDITOR = ("--as", "aud-7", "--role", "auditor")
 PRACTITIONER = ("--as", "sw-12", "--role", "practitioner")
 TEAM_MANAGER = ("--as", "tm-3", "--role", "team_manager")
-
-CASE = {"child_ref": "CF-2041", "case_type": "cp", "team": "North", "case_status": "open", "selection_method": "random"}
-
-
-def start_args(**data: str) -> list[str]:
-    args = ["start", "case_file_audit", *QA_LEAD]
-    for name, value in {**CASE, **data}.items():
-        args += ["--set", f"{name}={value}"]
-    return [*args, "--assign", "practitioner=sw-12", "--assign", "team_manager=tm-3"]
 
 
 class Cli:

@@ -19,11 +19,11 @@ import pytest
 from click.testing import CliRunner
 
 from qaflow.cli import cli
+from tests.cli_support import QA_LEAD, start_args
 
 ROOT = Path(__file__).resolve().parents[2]
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)  # a Monday
 
-QA_LEAD = ("--as", "qa-lead-1", "--role", "qa_lead")
 AUDITOR = ("--as", "aud-7", "--role", "auditor")
 PRACTITIONER = ("--as", "sw-12", "--role", "practitioner")
 TEAM_MANAGER = ("--as", "tm-3", "--role", "team_manager")
@@ -69,25 +69,7 @@ class Audit:
         self.clock = START
         self.rows = 0
         self.run("db", "upgrade")
-        out = self.run(
-            "start",
-            "case_file_audit",
-            *QA_LEAD,
-            "--set",
-            "child_ref=CF-2041",
-            "--set",
-            "case_type=cp",
-            "--set",
-            "team=North",
-            "--set",
-            "case_status=open",
-            "--set",
-            "selection_method=random",
-            "--assign",
-            "practitioner=sw-12",
-            "--assign",
-            "team_manager=tm-3",
-        )
+        out = self.run(*start_args())
         self.id = out.strip()
         self.rows = 1
         self.check("selected")

@@ -1,0 +1,7 @@
+"""Errors of the command line itself (the engine's are in engine/errors.py)."""
+
+from engine.errors import QaflowError
+
+
+class UsageError(QaflowError):
+    """A malformed argument or option value (exit 2)."""
