@@ -23,7 +23,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,8 +37,8 @@ BASE = HERE / "base.yaml"
 CORPUS = HERE / "workflows"
 FILES = sorted(CORPUS.glob("*.yaml"))
 
-IN_PROCESS_LIMIT = 1.0  # seconds per file, in-process (R3)
-CLI_LIMIT = 3.0  # seconds per file through the command line (R3)
+# Speed is measured in `make bench` (P5, P8), never asserted here: a test that passes on a quiet
+# machine and fails on a loaded one blocks every landing (QUALITY.md).
 
 # A fixed sample through the CLI, one from each part of the corpus.
 CLI_SAMPLE = (
@@ -91,17 +90,12 @@ def describe(issues: list[Issue]) -> str:
 @pytest.mark.parametrize("path", FILES, ids=[path.stem for path in FILES])
 def test_each_broken_file_is_reported_on_its_line(path: Path) -> None:
     expected = expectation(path)
-    started = time.perf_counter()
-    try:
-        with pytest.raises(WorkflowValidationError) as caught:
-            load_workflow(path)
-    finally:
-        elapsed = time.perf_counter() - started
+    with pytest.raises(WorkflowValidationError) as caught:
+        load_workflow(path)
     issues = caught.value.issues
     errors = [issue for issue in issues if issue.is_error]
     report = describe(issues)
 
-    assert elapsed < IN_PROCESS_LIMIT, f"{path.name} took {elapsed:.2f} s"
     assert all(issue.path == str(path) and issue.line >= 1 and issue.col >= 1 for issue in issues), report
     assert any(issue.code == expected.code and issue.line == expected.line and expected.col in (None, issue.col) for issue in errors), (
         f"expected [{expected.code}] at {expected.where()}, got:\n{report}"
@@ -130,21 +124,18 @@ def test_a_sample_through_the_command_line(name: str) -> None:
     path = CORPUS / f"{name}.yaml"
     assert path in FILES, f"{name} is not in the corpus"
     expected = expectation(path)
-    started = time.perf_counter()
     result = subprocess.run(
         [sys.executable, "-m", "qaflow", "validate", str(path)],
         capture_output=True,
         text=True,
         errors="replace",
         cwd=ROOT,
-        timeout=30,
+        timeout=300,  # a hang guard only, far beyond any real run
         check=False,
     )
-    elapsed = time.perf_counter() - started
     assert result.returncode == 1, result
     assert "Traceback" not in result.stdout + result.stderr, result.stderr
     prefix = f"{path}:{expected.line}:" + (f"{expected.col}:" if expected.col is not None else "")
     assert any(line.startswith(prefix) and f"error [{expected.code}]" in line for line in result.stdout.splitlines()), (
         f"no '{prefix} ... error [{expected.code}]' in:\n{result.stdout}"
     )
-    assert elapsed < CLI_LIMIT, f"{name} took {elapsed:.2f} s through the CLI"

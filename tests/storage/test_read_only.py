@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 
 import pytest
 
@@ -19,11 +18,11 @@ def test_a_read_goes_ahead_while_a_writer_holds_the_lock(sqlite_url: str) -> Non
         seed(writer, ID_A)
         with writer.unit_of_work() as held:  # BEGIN IMMEDIATE: the write lock, until we leave
             held.lock_instance(ID_A)
-            started = time.perf_counter()
+            # the reader gives up on a lock after 50 ms (as the writer below shows), so a read
+            # that needed the lock would fail here rather than answer
             with reader.unit_of_work(read_only=True) as uow:
                 assert uow.get_instance(ID_A) is not None
                 assert len(uow.get_history(ID_A)) == 1
-            assert time.perf_counter() - started < 0.05, "the read waited for the writer"
             with pytest.raises(ConflictError), reader.unit_of_work() as blocked:  # a writer does wait, then gives up
                 blocked.get_instance(ID_A)
     finally:
