@@ -20,9 +20,12 @@ run: $(STAMP)
 	$(BIN)/qaflow validate workflows
 	bash workflows/examples/case_file_audit_walkthrough.sh
 
+# ruff, mypy --strict, and the import-linter contracts in pyproject.toml (the layers, no
+# import circles, `transitions` only in engine/runtime/machine.py, the public API only).
 lint: $(STAMP)
 	$(BIN)/ruff check engine storage qaflow tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo --no-cache
 
 # pytest exits 5 when it collects nothing: that must fail too, and it does (any non-zero exit).
 test: lint

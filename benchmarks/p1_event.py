@@ -10,7 +10,7 @@ roles (a directory role, an assignable one), separation of duties, writes, needs
 strict validation of the changed fields, effects, the machine's move, the history row and
 payload with their SHA-256 chain, the state entry, and the commit.
 
-qaflow's machine is built by `engine.compiler`: the same transitions `Machine` and
+qaflow's machine is built by `engine.runtime.machine`: the same transitions `Machine` and
 `Event.trigger`, with states that skip dispatching their (always empty) enter/exit callback
 lists, about a microsecond of the baseline's trigger (see `_QuietState` there).
 """
@@ -23,10 +23,10 @@ from typing import Any
 from transitions import Machine, State
 
 from benchmarks.harness import Figure, interleaved_medians
-from engine.loader import load_workflow
-from engine.memory import MemoryStore
+from engine.language.loader import load_workflow
 from engine.results import Actor
-from engine.runtime import Engine
+from engine.runtime.engine import Engine
+from engine.store.memory import MemoryStore
 
 HERE = Path(__file__).resolve().parent
 WORKFLOW = HERE / "bench_workflow.yaml"

@@ -34,8 +34,8 @@ from pathlib import Path
 from benchmarks.harness import Figure, interleaved_medians
 from benchmarks.p1_event import CLERK, CYCLE, REVIEWER, WORKFLOW
 from benchmarks.replay import RawReplayer, Recorder, RecordingStore, UnitRecord, copy_database
-from engine.loader import load_workflow
-from engine.runtime import Engine
+from engine.language.loader import load_workflow
+from engine.runtime.engine import Engine
 from storage import SqlStore, create_database_engine, open_store
 
 BARS = {"FULL": 0.6, "NORMAL": 0.3}

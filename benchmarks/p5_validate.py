@@ -11,7 +11,7 @@ import yaml
 
 from benchmarks.harness import Figure, interleaved_medians
 from engine.expressions.functions import default_functions
-from engine.loader import load_workflow_text
+from engine.language.loader import load_workflow_text
 
 ROOT = Path(__file__).resolve().parent.parent
 

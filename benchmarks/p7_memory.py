@@ -26,8 +26,8 @@ from pathlib import Path
 
 from benchmarks.harness import Figure
 from benchmarks.p1_event import CLERK, CYCLE, REVIEWER, WORKFLOW
-from engine.loader import load_workflow
-from engine.runtime import Engine
+from engine.language.loader import load_workflow
+from engine.runtime.engine import Engine
 from storage import open_store
 
 INSTANCES = 100_000

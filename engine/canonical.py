@@ -12,7 +12,10 @@ Two representations of a value exist in the runtime:
 Storing the JSON form means a store writes data as JSON text with no knowledge of the
 workflow, `verify` compares replayed history with the instance row by plain equality, and
 the history payload needs no second encoding. The runtime turns JSON form back into typed
-form lazily, field by field, with the `Reviver`s built here from each field's type.
+form lazily, field by field, with the revivers of each field's type
+(`engine.language.fieldtypes.reviver_for`).
+
+This module is a leaf: it imports nothing of ours, so every layer may use it.
 
 Canonical bytes (DESIGN §4.5): JSON with sorted keys, no spaces, UTF-8, NFC strings.
 """
@@ -20,19 +23,11 @@ Canonical bytes (DESIGN §4.5): JSON with sorted keys, no spaces, UTF-8, NFC str
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import json
-import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
-
-from engine.durations import Duration
-from engine.expressions import types as T
-
-Reviver = Callable[[Any], Any]
+from typing import Any, Protocol, runtime_checkable
 
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
@@ -56,7 +51,12 @@ def _encode_text(value: Any) -> str:
     return "".join(_C_ENCODE(value, 0))
 
 
-_CANONICAL_DURATION = re.compile(r"P(\d+)M(\d+)D(\d+)WDT(\d+)S")
+@runtime_checkable
+class HasCanonicalText(Protocol):
+    """A value type that knows its own canonical text (`Duration.canonical()`), so this leaf
+    module can write it without importing the layers above."""
+
+    def canonical(self) -> str: ...
 
 
 class CanonicalError(ValueError):
@@ -127,7 +127,7 @@ def to_json_value(value: Any) -> Any:
         return value.isoformat()
     if kind is dt.datetime:
         return format_time(value)
-    if kind is Duration:
+    if isinstance(value, HasCanonicalText):  # a Duration (engine.time), without importing it
         return value.canonical()
     if kind is float:
         raise CanonicalError(f"{value!r} is a binary float; numbers are integers or decimals")
@@ -171,90 +171,3 @@ def dumps_text(value: Any) -> str:
 
 def loads(raw: bytes) -> Any:
     return json.loads(raw.decode("utf-8"))
-
-
-def duration_from_canonical(text: str) -> Duration:
-    match = _CANONICAL_DURATION.fullmatch(text)
-    if match is None:
-        raise CanonicalError(f"{text!r} is not a canonical duration")
-    months, days, working_days, seconds = (int(part) for part in match.groups())
-    return Duration(months=months, days=days, working_days=working_days, seconds=seconds)
-
-
-def _revive_number(value: Any) -> Any:
-    return None if value is None else Decimal(value)
-
-
-def _revive_date(value: Any) -> Any:
-    return None if value is None else dt.date.fromisoformat(value)
-
-
-def _revive_datetime(value: Any) -> Any:
-    return None if value is None else parse_time(value)
-
-
-def _revive_duration(value: Any) -> Any:
-    return None if value is None else duration_from_canonical(value)
-
-
-_PRIMITIVE_REVIVERS: dict[str, Reviver] = {
-    "number": _revive_number,
-    "date": _revive_date,
-    "datetime": _revive_datetime,
-    "duration": _revive_duration,
-}
-
-
-def reviver_for(type_: T.Type) -> Reviver | None:
-    """How to turn a field's JSON form back into its typed form; None when they are the same.
-
-    Strings, texts, integers, booleans, scale and enumeration values (and containers of only
-    those) need nothing, so most reads cost a dictionary lookup.
-    """
-    if isinstance(type_, T.Primitive):
-        return _PRIMITIVE_REVIVERS.get(type_.name)
-    if isinstance(type_, T.ListType):
-        item = reviver_for(type_.item)
-        if item is None:
-            return None
-        return lambda value: None if value is None else [item(entry) for entry in value]
-    if isinstance(type_, T.MapType):
-        entry = reviver_for(type_.item)
-        if entry is None:
-            return None
-        return lambda value: None if value is None else {key: entry(item) for key, item in value.items()}
-    if isinstance(type_, T.ObjectType):
-        members = {key: reviver for key, member in type_.fields if (reviver := reviver_for(member)) is not None}
-        if not members:
-            return None
-
-        def revive_object(value: Any) -> Any:
-            if value is None:
-                return None
-            result = dict(value)
-            for key, reviver in members.items():
-                if key in result:
-                    result[key] = reviver(result[key])
-            return result
-
-        return revive_object
-    return None
-
-
-# The payload of an event that writes, assigns and says nothing (engine.history.payload_bytes).
-EMPTY_PAYLOAD = b'{"assign":{},"changes":{},"comment":null,"data":{}}'
-
-
-class ChainHasher:
-    """SHA-256, or HMAC-SHA256 when a key is given (DESIGN §4.5), as lowercase hex."""
-
-    def __init__(self, key: bytes | None = None) -> None:
-        self.key = key
-        self.algorithm = "hmac-sha256" if key else "sha256"
-        # bound once: `digest` runs twice per event
-        self.digest: Callable[[bytes], str] = (lambda data: hmac.digest(key, data, "sha256").hex()) if key else _sha256_hex
-        self.empty_payload_hash = self.digest(EMPTY_PAYLOAD)
-
-
-def _sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()

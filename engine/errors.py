@@ -12,10 +12,11 @@
      ├── ConflictError                a lock not obtained, a stale lock_version, or an
      │                                idempotency key reused with another request
      ├── TransitionRefusedError       an event (or a start) was refused; carries the
-     │                                structured reasons (engine.results.Reason)
+     │                                structured reasons (`Reason`, defined here)
      ├── InvalidActorError            an actor id that can't name a person (empty, blank)
      ├── VersionConflictError         a workflow version is already deployed with
      │                                another definition ("bump version"); a DefinitionError
+     ├── CheckpointError              a checkpoint file is not one, or was altered
      └── StorageError                 the database failed or is not at the latest schema
                                       (storage translates driver errors into this)
 
@@ -29,10 +30,7 @@ read files and not paths, the 1-based line and column the loader resolved for it
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
-
-if TYPE_CHECKING:
-    from engine.results import CandidateReport, Reason
+from typing import Any, Literal
 
 Severity = Literal["error", "warning"]
 Loc = tuple[str | int, ...]
@@ -111,6 +109,51 @@ class ConflictError(QaflowError):
     """Someone else got there first, or a key was reused with another request. CLI exit 4."""
 
 
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why an event is refused: a stable `code` and a message naming the role, field or check.
+
+    Codes: system_claimed, unknown_trigger, invalid_state, no_previous, start_not_allowed,
+    role_not_held, separation, not_writable, invalid_value, required_unset, bad_request,
+    missing_assignment, not_assignable, bad_assignment, missing_field, check_failed,
+    expression_failed, effect_failed, too_large.
+    """
+
+    code: str
+    message: str
+    role: str | None = None
+    field: str | None = None
+    roles: tuple[str, ...] = ()
+    check: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        result: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.role is not None:
+            result["role"] = self.role
+        if self.field is not None:
+            result["field"] = self.field
+        if self.roles:
+            result["roles"] = list(self.roles)
+        if self.check is not None:
+            result["check"] = self.check
+        return result
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateReport:
+    """One candidate transition for an event: its 1-based number in the file and its reasons.
+
+    `considered` is False for candidates after the one taken (the first that passes wins).
+    """
+
+    transition: int
+    to: str | None
+    allowed: bool
+    reasons: tuple[Reason, ...] = ()
+    considered: bool = True
+
+
+
 class TransitionRefusedError(QaflowError):
     """An event was refused (DESIGN §4.2): nothing changed, and the attempt is in the security log.
 
@@ -163,3 +206,7 @@ class StorageError(QaflowError):
 
 class InvalidActorError(QaflowError):
     """An actor id that can't name a person: empty, blank, or with control characters."""
+
+
+class CheckpointError(QaflowError):
+    """A checkpoint file that is not one, was made with another key, or was altered."""

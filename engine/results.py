@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from engine.canonical import format_time
+from engine.errors import CandidateReport, Reason
 
 _new = object.__new__
 _fill = object.__setattr__
@@ -35,50 +36,6 @@ class SystemActor(Actor):
     `system`. Made by `Engine.system_actor()`; `on_behalf_of` is recorded with the event."""
 
     on_behalf_of: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Reason:
-    """Why an event is refused: a stable `code` and a message naming the role, field or check.
-
-    Codes: system_claimed, unknown_trigger, invalid_state, no_previous, start_not_allowed,
-    role_not_held, separation, not_writable, invalid_value, required_unset, bad_request,
-    missing_assignment, not_assignable, bad_assignment, missing_field, check_failed,
-    expression_failed, effect_failed, too_large.
-    """
-
-    code: str
-    message: str
-    role: str | None = None
-    field: str | None = None
-    roles: tuple[str, ...] = ()
-    check: int | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        result: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.role is not None:
-            result["role"] = self.role
-        if self.field is not None:
-            result["field"] = self.field
-        if self.roles:
-            result["roles"] = list(self.roles)
-        if self.check is not None:
-            result["check"] = self.check
-        return result
-
-
-@dataclass(frozen=True, slots=True)
-class CandidateReport:
-    """One candidate transition for an event: its 1-based number in the file and its reasons.
-
-    `considered` is False for candidates after the one taken (the first that passes wins).
-    """
-
-    transition: int
-    to: str | None
-    allowed: bool
-    reasons: tuple[Reason, ...] = ()
-    considered: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +109,7 @@ class FireResult:
         hash: str,
     ) -> FireResult:
         """The constructor without its per-field `object.__setattr__` (made on every event,
-        like the records in `engine.records`)."""
+        like the records in `engine.store.records`)."""
         result = _new(FireResult)
         _fill(
             result,

@@ -12,12 +12,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.clock import Clock, FixedClock
-from engine.errors import NotFoundError
-from engine.loader import load_workflow
-from engine.runtime import Engine
-from engine.validate import NAME
-from engine.workflow import Workflow
+from engine import Clock, Engine, FixedClock, NotFoundError, Workflow, is_workflow_id, load_workflow
 from qaflow.errors import UsageError
 from storage import SqlStore, open_store
 
@@ -48,7 +43,7 @@ class Settings:
 
     def workflow_file(self, workflow_id: str) -> Workflow:
         """The workflow file `workflow_id` in the workflows folder, loaded and checked."""
-        if not NAME.fullmatch(workflow_id):  # an id, never a path: nothing outside the folder
+        if not is_workflow_id(workflow_id):  # an id, never a path: nothing outside the folder
             raise NotFoundError(f"no workflow '{workflow_id}': a workflow id is lower_snake_case, like case_file_audit")
         path = Path(self.workflows_dir) / f"{workflow_id}.yaml"
         if not path.is_file():

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from engine.errors import ConflictError, InvalidActorError, NotFoundError, QaflowError, WorkflowValidationError
+from engine import ConflictError, InvalidActorError, NotFoundError, QaflowError, WorkflowValidationError
 from qaflow.app import Settings, parse_now
 from qaflow.commands import definitions, events, reads
 from qaflow.errors import UsageError

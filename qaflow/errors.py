@@ -1,6 +1,6 @@
 """Errors of the command line itself (the engine's are in engine/errors.py)."""
 
-from engine.errors import QaflowError
+from engine import QaflowError
 
 
 class UsageError(QaflowError):

@@ -1,24 +1,15 @@
-"""`--set name=value` on the command line, read by the field's declared type (DESIGN §3.2).
+"""`--set name=value` and `--assign role=person` on the command line.
 
-A `string` field keeps `0123` as text; an `integer` reads `3`; a `boolean` reads `true`;
-dates, datetimes and durations stay text for the engine's strict validation to read; lists,
-maps and objects are YAML flow collections (`[a, b]`, `{k: v}`) read by our strict YAML
-reader. A value that does not read as its type is passed on as text, so the engine refuses
-it naming the field, rather than the command line guessing.
+Each `--set` value is read by its field's declared type (`engine.read_field_text`,
+DESIGN §3.2); here we only split the arguments and refuse malformed ones.
 """
 
 from __future__ import annotations
 
-import re
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from engine.expressions import types as T
-from engine.workflow import Workflow
-from engine.yamlsource import read_yaml
+from engine import Workflow, read_field_text
 from qaflow.errors import UsageError
-
-_INTEGER = re.compile(r"[-+]?[0-9]+")
 
 
 def parse_assignments(items: tuple[str, ...], what: str) -> dict[str, str]:
@@ -37,23 +28,4 @@ def parse_assignments(items: tuple[str, ...], what: str) -> dict[str, str]:
 def parse_sets(workflow: Workflow | None, items: tuple[str, ...]) -> dict[str, Any]:
     """Event data from `--set` arguments, each value read by its field's type."""
     raw = parse_assignments(items, "--set")
-    fields = workflow.field_types if workflow is not None else {}
-    return {name: read_value(fields[name].type if name in fields else None, text) for name, text in raw.items()}
-
-
-def read_value(type_: T.Type | None, text: str) -> Any:
-    if text == "" or text.lower() == "null":
-        return None
-    if type_ == T.INTEGER and _INTEGER.fullmatch(text):
-        return int(text)
-    if type_ == T.NUMBER:
-        try:
-            return Decimal(text)
-        except InvalidOperation:
-            return text
-    if type_ == T.BOOLEAN and text in ("true", "false"):
-        return text == "true"
-    if isinstance(type_, (T.ListType, T.MapType, T.ObjectType)):
-        doc = read_yaml("--set", text)
-        return text if doc.issues else doc.value
-    return text
+    return {name: read_field_text(workflow, name, text) for name, text in raw.items()}

@@ -3,7 +3,7 @@
 Public API:
     open_store(url, migrate=False, synchronous="FULL") -> SqlStore   a store on the database at `url`
     create_database_engine(url, synchronous="FULL") -> Engine
-    SqlStore(engine)                              the `engine.store.Store` implementation
+    SqlStore(engine)                              the `engine.store.protocol.Store` implementation
     upgrade(url)                                  migrate to the newest schema (`qaflow db upgrade`)
     current(url), check(url)                      the database's revision; `alembic check`
 
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import URL
 
-from engine.errors import StorageError
+from engine import StorageError
 from storage.database import create_database_engine, parse_url
 from storage.migrate import check, current, require_current, upgrade, upgrade_engine
 from storage.store import SqlStore, SqlUnitOfWork

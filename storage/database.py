@@ -36,7 +36,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from engine.errors import ConflictError, QaflowError, StorageError
+from engine import ConflictError, QaflowError, StorageError
 
 __all__ = ["LOCK_ATTEMPTS", "create_database_engine", "is_lock_error", "is_sqlite", "parse_url", "translate_error"]
 

@@ -26,7 +26,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import DBAPIError
 
-from engine.errors import StorageError
+from engine import StorageError
 from storage.database import create_database_engine, is_sqlite, parse_url, translate_error
 
 __all__ = ["MIGRATIONS", "check", "current", "head", "make_config", "require_current", "upgrade", "upgrade_engine"]

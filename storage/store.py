@@ -29,8 +29,8 @@ from sqlalchemy import Engine, Table, bindparam, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-from engine.errors import ConflictError, QaflowError
-from engine.records import (
+from engine import ConflictError, QaflowError
+from engine.store.records import (
     AccessEntry,
     DefinitionRecord,
     HistoryPayload,
@@ -426,7 +426,7 @@ class SqlUnitOfWork:
 
 
 if TYPE_CHECKING:
-    from engine.store import Store, UnitOfWork
+    from engine.store.protocol import Store, UnitOfWork
 
     def _conforms(store: SqlStore, uow: SqlUnitOfWork) -> tuple[Store, UnitOfWork]:
         return store, uow  # mypy checks here that both still match the engine's Protocols

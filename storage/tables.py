@@ -1,6 +1,6 @@
 """The tables of DESIGN §5, in SQLAlchemy Core. Admins query them: names are a contract.
 
-Each record of `engine.records` maps to one table, column for field, with the same names,
+Each record of `engine.store.records` maps to one table, column for field, with the same names,
 so a record's fields are its row. The tables without records yet (`timers`, `deadlines`,
 `access_log`) carry the columns DESIGN §3.5, §4.3 and §4.8 call for.
 

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import DateTime, Dialect, Text
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from engine.canonical import format_time
+from engine import format_time
 
 __all__ = ["JSONText", "JSONTuple", "JSONTupleMap", "UTCDateTime", "dump_json"]
 

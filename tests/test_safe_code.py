@@ -38,8 +38,12 @@ FORBIDDEN_ATTRIBUTES = {
 FORBIDDEN_MODULES = {"pickle", "marshal", "shelve", "dill", "cloudpickle", "subprocess", "importlib", "runpy", "code", "codeop"}
 FORBIDDEN_NAMES = {"UnsafeLoader", "FullLoader", "Loader"}  # yaml loaders that construct objects
 
-# (file relative to ROOT, what, why) — every exception is justified here.
-ALLOWED: set[tuple[str, str]] = set()
+# (file relative to ROOT, what) -> why: every exception is justified here.
+EXCEPTIONS: dict[tuple[str, str], str] = {
+    ("engine/__init__.py", "import importlib"): "the lazy public API (PEP 562) imports its own modules on first use",
+    ("engine/__init__.py", "importlib.import_module"): "only module names from the literal table _EXPORTS, never a name from YAML",
+}
+ALLOWED: set[tuple[str, str]] = set(EXCEPTIONS)
 
 
 def python_files() -> list[Path]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from engine.definition import workflow_json_schema
+from engine.language.definition import workflow_json_schema
 
 COMMITTED = Path(__file__).resolve().parent.parent / "workflows" / "schema" / "workflow.schema.json"
 

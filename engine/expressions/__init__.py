@@ -25,8 +25,8 @@ from engine.expressions.functions import default_functions
 from engine.expressions.limits import check_text, parse_bounded
 from engine.expressions.names import RESERVED_NAMES
 from engine.expressions.parser import to_syntax
-from engine.expressions.registry import CallSite, Checked, FunctionRegistry, Signature
-from engine.expressions.types import ANY, BOOLEAN, EvalContext, Scope, Type
+from engine.expressions.scope import CallSite, Checked, FunctionRegistry, Scope, Signature
+from engine.expressions.types import ANY, BOOLEAN, EvalContext, Type
 from engine.expressions.values import ExpressionRuntimeError
 
 __all__ = [

@@ -7,10 +7,9 @@ values, non-boolean conditions. Errors point at the offending node.
 
 from __future__ import annotations
 
-from engine.durations import Duration, parse_duration
 from engine.errors import DurationError, ExpressionError
 from engine.expressions.names import resolve
-from engine.expressions.registry import CallSite, Checked
+from engine.expressions.scope import CallSite, Checked, Scope
 from engine.expressions.syntax import Binary, BoolOp, Call, Compare, Const, IfExp, ListLit, Node, Path, Unary
 from engine.expressions.timemath import MAX_WORKING_DAYS
 from engine.expressions.typed import (
@@ -53,9 +52,9 @@ from engine.expressions.types import (
     ListType,
     MapType,
     ScaleType,
-    Scope,
     Type,
 )
+from engine.time.durations import Duration, parse_duration
 
 _CONST_TYPES: dict[type, Type] = {bool: BOOLEAN, int: INTEGER, str: STRING, type(None): NONE}
 _ORDERING = ("<", "<=", ">", ">=")

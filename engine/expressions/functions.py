@@ -13,9 +13,8 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from engine.calendars import LONDON
 from engine.expressions import timemath
-from engine.expressions.registry import CallSite, Checked, FunctionRegistry, Signature
+from engine.expressions.scope import CallSite, Checked, FunctionRegistry, Signature
 from engine.expressions.typed import TConst
 from engine.expressions.typerules import can_equal, did_you_mean, is_enumerated, is_stringy, is_wild
 from engine.expressions.types import (
@@ -31,6 +30,7 @@ from engine.expressions.types import (
     Type,
 )
 from engine.expressions.values import ExpressionRuntimeError, is_set
+from engine.time.calendars import LONDON
 
 if TYPE_CHECKING:
     from engine.expressions.types import EvalContext

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from engine.errors import ExpressionError
+from engine.expressions.scope import Scope
 from engine.expressions.syntax import Path
 from engine.expressions.typed import ReadSource, TRead
 from engine.expressions.typerules import StateType, did_you_mean
@@ -22,7 +23,6 @@ from engine.expressions.types import (
     ListType,
     MapType,
     ObjectType,
-    Scope,
     Type,
 )
 

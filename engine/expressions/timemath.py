@@ -3,7 +3,7 @@
 Datetimes are aware UTC values. Calendar parts of a duration (months, days, working days)
 move the London wall-clock date and keep the wall-clock time; a wall time that does not
 exist or happens twice resolves with `fold=0`. Hours and minutes are exact elapsed time,
-added after the calendar parts. Dates ignore hours and minutes (`engine.durations`).
+added after the calendar parts. Dates ignore hours and minutes (`engine.time.durations`).
 
 Working days are counted one day at a time by the calendar, so the number of working days
 and the span counted are bounded here: nothing an expression says can loop for long.
@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from engine.calendars import LONDON, Calendar
-from engine.durations import Duration, add_to_date
 from engine.expressions.values import ExpressionRuntimeError
+from engine.time.calendars import LONDON, Calendar
+from engine.time.durations import Duration, add_to_date
 
 MAX_WORKING_DAYS = 10_000  # about 40 years
 MAX_COUNTED_SPAN = dt.timedelta(days=36_600)  # about 100 years

@@ -1,7 +1,6 @@
 """The types an expression can have, what it may name, and what it reads when it runs.
 
-The loader builds a `Scope` from a workflow definition (its fields, params, roles, states,
-deadlines); the checker types every expression against it. At run time a compiled
+The checker types every expression against a `Scope` (`engine.expressions.scope`). At run time a compiled
 expression reads an `EvalContext`, which the runtime supplies for one event.
 
 Runtime values by type: string/text -> str, integer -> int, number -> decimal.Decimal,
@@ -14,12 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from engine.calendars import Calendar
-    from engine.expressions.functions import FunctionRegistry
+from engine.time.calendars import Calendar
 
 
 class Type:
@@ -105,28 +102,6 @@ DATETIME = Primitive("datetime")
 DURATION = Primitive("duration")
 NONE = Primitive("none")
 ANY = Primitive("any")  # only where the definition cannot know yet (a parent's fields)
-
-
-@dataclass(frozen=True)
-class Scope:
-    """What an expression may name, with types. Built once per workflow by the loader.
-
-    `parent_fields` is None when the workflow's possible parents are not known yet: then any
-    `parent.<field>` is allowed and typed `any`. `item` is the type of `item` inside a
-    `for_each`, else None (and `item` is an unknown name).
-    """
-
-    fields: Mapping[str, Type]
-    params: Mapping[str, Type]
-    roles: frozenset[str]
-    states: frozenset[str]
-    deadlines: frozenset[str]
-    functions: FunctionRegistry
-    workflows: frozenset[str] | None = None
-    parent_fields: Mapping[str, Type] | None = None
-    parent_roles: frozenset[str] | None = None
-    item: Type | None = None
-    computed: Mapping[str, Type] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,7 @@ from typing import Any
 
 import click
 
-from engine.workflow import Workflow
-from engine.yamlsource import read_yaml
+from engine import Workflow, read_yaml
 from qaflow.errors import UsageError
 from qaflow.setvalues import parse_sets
 

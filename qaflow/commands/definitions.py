@@ -7,11 +7,7 @@ from pathlib import Path
 
 import click
 
-from engine import diagram as diagrams
-from engine.definition import workflow_json_schema
-from engine.errors import Issue, NotFoundError, WorkflowValidationError
-from engine.loader import load_workflow
-from engine.workflow import Workflow
+from engine import Issue, NotFoundError, Workflow, WorkflowValidationError, load_workflow, render_diagram, workflow_json_schema
 from qaflow.app import Settings
 
 PROGRAMME_FILE = "programme.yaml"
@@ -96,4 +92,4 @@ def diagram(settings: Settings, workflow: str, fmt: str) -> None:
         for issue in exc.issues:
             click.echo(str(issue), err=True)
         raise SystemExit(1) from exc
-    click.echo(diagrams.mermaid(loaded.spec) if fmt == "mermaid" else diagrams.dot(loaded.spec), nl=False)
+    click.echo(render_diagram(loaded.spec, fmt), nl=False)

@@ -12,9 +12,7 @@ from typing import Any
 
 import click
 
-from engine.canonical import to_json_value
-from engine.loader import load_workflow
-from engine.results import Actor, Explanation
+from engine import Actor, Explanation, load_workflow, to_json_value
 from qaflow.app import Settings
 from qaflow.commands.common import actor_options, data_options, echo_json, event_data
 from qaflow.commands.definitions import workflow_files

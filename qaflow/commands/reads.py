@@ -11,8 +11,7 @@ from typing import Any
 
 import click
 
-from engine.canonical import format_time, to_json_value
-from engine.results import HistoryEntry, InstanceView
+from engine import HistoryEntry, InstanceView, format_time, to_json_value
 from qaflow.app import Settings
 from qaflow.commands.common import echo_json, reader_of
 from qaflow.errors import UsageError

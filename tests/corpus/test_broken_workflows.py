@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import Issue, WorkflowValidationError
-from engine.loader import load_workflow
+from engine.language.loader import load_workflow
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent

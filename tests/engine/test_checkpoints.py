@@ -8,8 +8,8 @@ import dataclasses
 
 import pytest
 
-from engine.checkpoints import CheckpointError
-from engine.runtime import Engine
+from engine.errors import CheckpointError
+from engine.runtime.engine import Engine
 from tests.engine.test_history import run_events
 
 

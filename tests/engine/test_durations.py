@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from engine.calendars import Calendar
-from engine.durations import Duration, add_months, add_to_date, parse_duration
 from engine.errors import DurationError
+from engine.time.calendars import Calendar
+from engine.time.durations import Duration, add_months, add_to_date, parse_duration
 
 
 @pytest.mark.parametrize(

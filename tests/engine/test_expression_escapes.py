@@ -14,6 +14,7 @@ import yaml
 
 from engine.errors import ExpressionError
 from engine.expressions import compile_expression, default_functions
+from engine.expressions.scope import Scope
 from engine.expressions.types import (
     BOOLEAN,
     DATE,
@@ -24,7 +25,6 @@ from engine.expressions.types import (
     ListType,
     MapType,
     ObjectType,
-    Scope,
 )
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "escapes" / "escapes.yaml"

@@ -11,8 +11,6 @@ from typing import Any
 
 import pytest
 
-from engine.calendars import Calendar
-from engine.durations import Duration
 from engine.errors import ExpressionError
 from engine.expressions import (
     CompiledExpression,
@@ -21,6 +19,7 @@ from engine.expressions import (
     compile_expression,
     default_functions,
 )
+from engine.expressions.scope import Scope
 from engine.expressions.types import (
     ANY,
     BOOLEAN,
@@ -37,9 +36,10 @@ from engine.expressions.types import (
     MapType,
     ObjectType,
     ScaleType,
-    Scope,
     Type,
 )
+from engine.time.calendars import Calendar
+from engine.time.durations import Duration
 
 UTC = dt.UTC
 GRADE = ScaleType("grade", ("outstanding", "good", "requires_improvement", "inadequate"))

@@ -13,10 +13,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.calendars import Calendar
-from engine.durations import Duration
 from engine.errors import ExpressionError
 from engine.expressions import ExpressionRuntimeError, compile_expression, default_functions
+from engine.expressions.scope import Scope
 from engine.expressions.types import (
     ANY,
     BOOLEAN,
@@ -33,9 +32,10 @@ from engine.expressions.types import (
     MapType,
     ObjectType,
     ScaleType,
-    Scope,
     Type,
 )
+from engine.time.calendars import Calendar
+from engine.time.durations import Duration
 
 GRADE = ScaleType("grade", ("outstanding", "good", "requires_improvement", "inadequate"))
 OUTCOME = EnumType(("agree", "disagree"))

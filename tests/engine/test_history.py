@@ -17,14 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from engine.canonical import CanonicalError, ChainHasher, dumps, format_time, to_json_value
-from engine.clock import FixedClock
-from engine.durations import Duration
-from engine.history import build_row, json_text, payload_bytes
-from engine.loader import load_workflow
-from engine.memory import MemoryStore
+from engine.canonical import CanonicalError, dumps, format_time, to_json_value
+from engine.history.chain import ChainHasher, build_row, json_text, payload_bytes
+from engine.language.loader import load_workflow
 from engine.results import Actor
-from engine.runtime import Engine
+from engine.runtime.engine import Engine
+from engine.store.memory import MemoryStore
+from engine.time.clock import FixedClock
+from engine.time.durations import Duration
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_workflow.yaml"
 AT = dt.datetime(2026, 3, 2, 9, 30, 15, 250, tzinfo=dt.UTC)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from engine.errors import WorkflowValidationError
-from engine.loader import load_workflow, load_workflow_text
-from engine.workflow import definition_hash
+from engine.language.loader import load_workflow, load_workflow_text
+from engine.language.workflow import definition_hash
 
 VALID = """\
 workflow: tiny

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.errors import WorkflowValidationError
-from engine.loader import load_workflow_text
-from engine.workflow import Workflow
+from engine.language.loader import load_workflow_text
+from engine.language.workflow import Workflow
 
 KEYS = [
     "format",

@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 
-from engine.clock import FixedClock
 from engine.errors import ConflictError, NotFoundError, TransitionRefusedError, VersionConflictError
-from engine.loader import load_workflow_text
-from engine.memory import MemoryStore
+from engine.language.loader import load_workflow_text
 from engine.results import Actor
-from engine.runtime import Engine
+from engine.runtime.engine import Engine
+from engine.store.memory import MemoryStore
+from engine.time.clock import FixedClock
 
 WORKFLOW = """
 workflow: review_cycle

@@ -21,14 +21,14 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import graph
-from engine.clock import FixedClock
 from engine.errors import TransitionRefusedError
-from engine.loader import load_workflow
-from engine.memory import MemoryStore
+from engine.language import graph
+from engine.language.loader import load_workflow
+from engine.language.workflow import Workflow
 from engine.results import Actor
-from engine.runtime import Engine
-from engine.workflow import Workflow
+from engine.runtime.engine import Engine
+from engine.store.memory import MemoryStore
+from engine.time.clock import FixedClock
 
 WORKFLOW: Workflow = load_workflow(Path(__file__).resolve().parents[2] / "workflows" / "case_file_audit.yaml")
 SPEC = WORKFLOW.spec

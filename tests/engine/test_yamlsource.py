@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from engine.yamlsource import read_yaml, resolve_scalar
+from engine.language.yamlsource import read_yaml, resolve_scalar
 
 
 @pytest.mark.parametrize(

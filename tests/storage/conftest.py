@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from engine.memory import MemoryStore
+from engine.store.memory import MemoryStore
 from storage import SqlStore, open_store
 
 BACKENDS = ["memory", "sqlite", "postgresql"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from engine.records import (
+from engine.store.records import (
     DefinitionRecord,
     HistoryPayload,
     HistoryRow,

@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
-from engine.records import AccessEntry
+from engine.store.records import AccessEntry
 from tests.storage.storage_records import outbox_message
 from tests.storage.test_store_contract import ID_A, seed
 

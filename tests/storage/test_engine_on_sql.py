@@ -1,7 +1,7 @@
 """The real engine on SqlStore: the same events give the same instance and history as in memory.
 
 Runs the P1 benchmark workflow's cycle (benchmarks/bench_workflow.yaml, kept stable for the
-benchmarks) through `engine.runtime.Engine` on every backend, with a fixed clock, and
+benchmarks) through `engine.runtime.engine.Engine` on every backend, with a fixed clock, and
 compares what a user sees. Only instance ids, and the hashes that cover them, may differ.
 """
 
@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from engine.clock import FixedClock
 from engine.errors import ConflictError, TransitionRefusedError
-from engine.loader import load_workflow
-from engine.memory import MemoryStore
+from engine.language.loader import load_workflow
 from engine.results import Actor
-from engine.runtime import Engine
+from engine.runtime.engine import Engine
+from engine.store.memory import MemoryStore
+from engine.time.clock import FixedClock
 from storage import SqlStore
 
 WORKFLOW = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_workflow.yaml"

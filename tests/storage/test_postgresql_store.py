@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from storage_records import definition, history_row, instance, payload
 
 from engine.errors import ConflictError, StorageError
-from engine.records import InstanceRecord
+from engine.store.records import InstanceRecord
 from storage import SqlStore, create_database_engine, open_store
 from storage.database import translate_error
 from storage.prepared import Prepared

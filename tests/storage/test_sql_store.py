@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from storage_records import definition, history_row, instance, payload
 
 from engine.errors import ConflictError, QaflowError, StorageError
-from engine.records import HistoryPayload
+from engine.store.records import HistoryPayload
 from storage import SqlStore, create_database_engine, open_store
 from storage.prepared import Prepared
 from storage.tables import history

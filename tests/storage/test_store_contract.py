@@ -1,4 +1,4 @@
-"""The storage contract (`engine.store`), run on every backend: what the engine may rely on.
+"""The storage contract (`engine.store.protocol`), run on every backend: what the engine may rely on.
 
 Every test goes through units of work only, and leaves an exception to propagate out of the
 unit of work (as the engine does) rather than carrying on after a failed write, so the same
@@ -24,7 +24,7 @@ from storage_records import (
 )
 
 from engine.errors import ConflictError
-from engine.records import HistoryPayload
+from engine.store.records import HistoryPayload
 
 Store = Any  # MemoryStore or SqlStore: both satisfy engine.store.Store
 

@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from engine.clock import FixedClock
 from engine.errors import TransitionRefusedError
-from engine.loader import load_workflow
-from engine.memory import MemoryStore
+from engine.language.loader import load_workflow
 from engine.results import Actor, FireResult
-from engine.runtime import Engine
+from engine.runtime.engine import Engine
+from engine.store.memory import MemoryStore
+from engine.time.clock import FixedClock
 
 WORKFLOW = Path(__file__).resolve().parents[2] / "workflows" / "case_file_audit.yaml"
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)  # a Monday

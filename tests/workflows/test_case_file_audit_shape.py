@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from engine.definition import (
+from engine.language.definition import (
     CancelChildrenEffect,
     Effect,
     FireParentEffect,

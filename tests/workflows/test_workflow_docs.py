@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.diagram import mermaid
-from engine.loader import load_workflow
+from engine.language.diagram import mermaid
+from engine.language.loader import load_workflow
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = sorted(p for p in (ROOT / "workflows").glob("*.yaml") if p.name != "programme.yaml")

@@ -12,7 +12,7 @@ holding `engine.begin()`'s connection (SQLite: `BEGIN IMMEDIATE`); `lock_instanc
 `SELECT ... FOR UPDATE` on PostgreSQL; `update_instance` is
 `UPDATE instances ... WHERE id = :id AND lock_version = :expected` and raises
 `ConflictError` when no row matched; records are the frozen dataclasses of
-`engine.records`, with JSON-form data stored as JSON text.
+`engine.store.records`, with JSON-form data stored as JSON text.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Protocol
 
-from engine.records import (
+from engine.store.records import (
     AccessEntry,
     DefinitionRecord,
     HistoryPayload,

@@ -18,11 +18,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from engine.canonical import CanonicalError, nfc, to_json_value
-from engine.compiler import CompiledWorkflow
-from engine.context import REVIVE
+from engine.errors import Reason
 from engine.expressions.values import is_set
-from engine.guards import unknown_field_reason
-from engine.results import Reason
+from engine.runtime.context import REVIVE
+from engine.runtime.machine import CompiledWorkflow
+from engine.runtime.roles import unknown_field_reason
 
 MAX_COMMENT = 20_000  # characters; a comment is a note, not a document
 

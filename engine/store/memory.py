@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import Any
 
 from engine.errors import ConflictError, QaflowError
-from engine.records import (
+from engine.store.records import (
     AccessEntry,
     DefinitionRecord,
     HistoryPayload,

@@ -15,9 +15,9 @@ from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from engine.definition import EFFECT_KINDS, WorkflowSpec
 from engine.errors import Loc
-from engine.yamlsource import SourceDocument
+from engine.language.definition import EFFECT_KINDS, WorkflowSpec
+from engine.language.yamlsource import SourceDocument
 
 _TYPE_NAMES = {
     "string_type": "a string",

@@ -17,12 +17,12 @@ from typing import NoReturn
 from pydantic import ValidationError
 
 from engine.canonical import CanonicalError
-from engine.compiler import CompiledEffect, CompiledWorkflow
-from engine.context import EventContext, WorkingData
-from engine.errors import TransitionRefusedError
-from engine.eventdata import validation_message
+from engine.errors import Reason, TransitionRefusedError
 from engine.expressions import ExpressionRuntimeError
-from engine.results import Notification, PendingEffect, Reason
+from engine.results import Notification, PendingEffect
+from engine.runtime.context import EventContext, WorkingData
+from engine.runtime.eventdata import validation_message
+from engine.runtime.machine import CompiledEffect, CompiledWorkflow
 
 
 def refuse(trigger: str, instance_id: str | None, workflow: str, reasons: list[Reason]) -> NoReturn:

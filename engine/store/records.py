@@ -1,7 +1,7 @@
 """The rows the engine reads and writes through a store: frozen dataclasses, one per table.
 
-These are the engine's side of the storage contract (`engine.store`). A store keeps them as
-it likes (a dict in `engine.memory`, tables in `storage/`) and gives back equal records.
+These are the engine's side of the storage contract (`engine.store.protocol`). A store keeps them as
+it likes (a dict in `engine.store.memory`, tables in `storage/`) and gives back equal records.
 Data values are in JSON form (`engine.canonical`): only str, int, bool, None, list and
 dict, so a store can write them as JSON text without knowing the workflow.
 

@@ -11,12 +11,17 @@ from pathlib import Path
 
 from engine.errors import Issue, WorkflowValidationError
 from engine.expressions.functions import FunctionRegistry, default_functions
-from engine.structure import validate_structure
-from engine.validate import WorkflowChecker
-from engine.workflow import Workflow
-from engine.yamlsource import read_yaml
+from engine.language.lint import NAME, WorkflowChecker
+from engine.language.structure import validate_structure
+from engine.language.workflow import Workflow
+from engine.language.yamlsource import read_yaml
 
 MAX_FILE_BYTES = 1_000_000  # a workflow is a few KB; a bigger file is a mistake, not a workflow
+
+
+def is_workflow_id(text: str) -> bool:
+    """Whether `text` can name a workflow (lower_snake_case): an id, never a path."""
+    return NAME.fullmatch(text) is not None
 
 
 def load_workflow(path: str | Path, functions: FunctionRegistry | None = None) -> Workflow:

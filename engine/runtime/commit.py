@@ -5,7 +5,7 @@ engine's unit of work commits). The history row is chained to the instance's hea
 instance row records the new head, so `verify` can check one against the other.
 
 This runs on every event, so it avoids what it can: the records are made with their `fast`
-constructors and the row's canonical bytes come from one template (`engine.history`).
+constructors and the row's canonical bytes come from one template (`engine.history.chain`).
 """
 
 from __future__ import annotations
@@ -13,15 +13,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from engine.canonical import ChainHasher, format_time
-from engine.compiler import CompiledWorkflow
-from engine.errors import TransitionRefusedError
-from engine.evaluate import Step
-from engine.history import MAX_PAYLOAD_BYTES, build_row, genesis_hash, payload_bytes
+from engine.canonical import format_time
+from engine.errors import Reason, TransitionRefusedError
+from engine.history.chain import MAX_PAYLOAD_BYTES, ChainHasher, build_row, genesis_hash, payload_bytes
 from engine.ids import new_id
-from engine.records import InstanceRecord, OutboxMessage, StateEntry
-from engine.results import Actor, FireResult, Notification, Reason, SystemActor
-from engine.store import UnitOfWork
+from engine.results import Actor, FireResult, Notification, SystemActor
+from engine.runtime.judgement import Step
+from engine.runtime.machine import CompiledWorkflow
+from engine.store.protocol import UnitOfWork
+from engine.store.records import InstanceRecord, OutboxMessage, StateEntry
 
 # A message for people stops being worth sending after this long (DESIGN §5 "not-after"):
 # a sender that finds it later marks it expired instead of delivering news that is stale.

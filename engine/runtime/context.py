@@ -13,11 +13,11 @@ import datetime as dt
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
-from engine.calendars import Calendar
-from engine.canonical import Reviver
 from engine.expressions import CompiledExpression, ExpressionRuntimeError
 from engine.expressions.types import DeadlineView
-from engine.records import StateEntry
+from engine.language.fieldtypes import Reviver
+from engine.store.records import StateEntry
+from engine.time.calendars import Calendar
 
 _MISSING = object()
 REVIVE: Any = object()  # a typed value not worked out: revive it from the JSON form when read

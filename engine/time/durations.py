@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from engine.errors import DurationError
 
 if TYPE_CHECKING:
-    from engine.calendars import Calendar
+    from engine.time.calendars import Calendar
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,22 @@ class Duration:
     def canonical(self) -> str:
         """A stable text form for hashing and JSON."""
         return f"P{self.months}M{self.days}D{self.working_days}WDT{self.seconds}S"
+
+    @staticmethod
+    def from_canonical(text: str) -> Duration:
+        """The inverse of `canonical`.
+
+        Raises:
+            ValueError: `text` is not a canonical duration.
+        """
+        match = _CANONICAL.fullmatch(text)
+        if match is None:
+            raise ValueError(f"{text!r} is not a canonical duration")
+        months, days, working_days, seconds = (int(part) for part in match.groups())
+        return Duration(months=months, days=days, working_days=working_days, seconds=seconds)
+
+
+_CANONICAL = re.compile(r"P(\d+)M(\d+)D(\d+)WDT(\d+)S")
 
 
 # unit word -> (Duration field, multiplier)

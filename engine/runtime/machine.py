@@ -30,9 +30,13 @@ from typing import Any
 
 from transitions import Machine, State
 
-from engine import graph
-from engine.canonical import Reviver, nfc, reviver_for, to_json_value
-from engine.definition import (
+from engine.canonical import nfc, to_json_value
+from engine.errors import Loc
+from engine.expressions import CompiledExpression
+from engine.expressions import types as T
+from engine.history.chain import json_text
+from engine.language import graph
+from engine.language.definition import (
     CancelChildrenEffect,
     ClearEffect,
     Effect,
@@ -43,13 +47,9 @@ from engine.definition import (
     SetEffect,
     SpawnEffect,
 )
-from engine.errors import Loc
-from engine.expressions import CompiledExpression
-from engine.expressions import types as T
-from engine.fieldtypes import FieldType
-from engine.history import json_text
-from engine.templates import Template, compile_template
-from engine.workflow import Workflow
+from engine.language.fieldtypes import FieldType, Reviver, reviver_for
+from engine.language.templates import Template, compile_template
+from engine.language.workflow import Workflow
 
 START = "@start"  # the trigger recorded for the start event; no workflow trigger can look like it
 MACHINE_STATE = "_state"  # the carrier attribute transitions reads; triggers can't start with "_"

@@ -1,5 +1,9 @@
-"""The function registry: the only things an expression can call.
+"""What an expression may name (`Scope`) and call (the function registry).
 
+The loader builds a `Scope` from a workflow definition (its fields, params, roles, states,
+deadlines, functions); the checker types every expression against it.
+
+The function registry holds the only things an expression can call.
 A function has a name, a signature checker (run when the workflow loads, on the argument
 types) and an implementation (run when the expression runs). Embedding code registers its
 own with plain parameter types:
@@ -16,16 +20,13 @@ definition.
 from __future__ import annotations
 
 import keyword
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from engine.errors import ExpressionError
 from engine.expressions.typed import TConst, TList, Typed
 from engine.expressions.types import Type
-
-if TYPE_CHECKING:
-    from engine.expressions.types import Scope
 
 
 @dataclass(frozen=True)
@@ -167,3 +168,25 @@ class FunctionRegistry:
 
     def __contains__(self, name: object) -> bool:
         return name in self._specs
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What an expression may name, with types. Built once per workflow by the loader.
+
+    `parent_fields` is None when the workflow's possible parents are not known yet: then any
+    `parent.<field>` is allowed and typed `any`. `item` is the type of `item` inside a
+    `for_each`, else None (and `item` is an unknown name).
+    """
+
+    fields: Mapping[str, Type]
+    params: Mapping[str, Type]
+    roles: frozenset[str]
+    states: frozenset[str]
+    deadlines: frozenset[str]
+    functions: FunctionRegistry
+    workflows: frozenset[str] | None = None
+    parent_fields: Mapping[str, Type] | None = None
+    parent_roles: frozenset[str] | None = None
+    item: Type | None = None
+    computed: Mapping[str, Type] = field(default_factory=dict)

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from engine.calendars import LONDON
 from engine.canonical import decimal_text, format_time
+from engine.time.calendars import LONDON
 
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 NOT_SET = "(not set)"

@@ -19,14 +19,16 @@ from pydantic import BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, 
 from pydantic_core import PydanticCustomError, SchemaError
 from typing_extensions import TypedDict
 
-from engine.definition import FieldSpec
-from engine.durations import Duration, parse_duration
+from engine.canonical import parse_time
 from engine.errors import DurationError, Loc
 from engine.expressions import types as T
+from engine.language.definition import FieldSpec
+from engine.time.durations import Duration, parse_duration
 
 PRIMITIVES = ("string", "text", "integer", "number", "boolean", "date", "datetime", "duration")
 CONTAINERS = ("list", "map", "object")
 Report = Callable[[Loc, str, str], None]
+Reviver = Callable[[Any], Any]  # JSON form -> typed form, for one field
 
 
 @dataclass(frozen=True)
@@ -255,3 +257,68 @@ def _bound_fits(type_name: str, value: Any) -> bool:
 
 def _bound(value: Any) -> Any:
     return _date(value) if isinstance(value, str) else value
+
+
+# --- reviving stored values -------------------------------------------------------------
+# Instance data is kept in JSON form (engine.canonical); these turn a field's JSON form back
+# into the typed form its expressions read.
+
+
+def _revive_number(value: Any) -> Any:
+    return None if value is None else Decimal(value)
+
+
+def _revive_date(value: Any) -> Any:
+    return None if value is None else dt.date.fromisoformat(value)
+
+
+def _revive_datetime(value: Any) -> Any:
+    return None if value is None else parse_time(value)
+
+
+def _revive_duration(value: Any) -> Any:
+    return None if value is None else Duration.from_canonical(value)
+
+
+_PRIMITIVE_REVIVERS: dict[str, Reviver] = {
+    "number": _revive_number,
+    "date": _revive_date,
+    "datetime": _revive_datetime,
+    "duration": _revive_duration,
+}
+
+
+def reviver_for(type_: T.Type) -> Reviver | None:
+    """How to turn a field's JSON form back into its typed form; None when they are the same.
+
+    Strings, texts, integers, booleans, scale and enumeration values (and containers of only
+    those) need nothing, so most reads cost a dictionary lookup.
+    """
+    if isinstance(type_, T.Primitive):
+        return _PRIMITIVE_REVIVERS.get(type_.name)
+    if isinstance(type_, T.ListType):
+        item = reviver_for(type_.item)
+        if item is None:
+            return None
+        return lambda value: None if value is None else [item(entry) for entry in value]
+    if isinstance(type_, T.MapType):
+        entry = reviver_for(type_.item)
+        if entry is None:
+            return None
+        return lambda value: None if value is None else {key: entry(item) for key, item in value.items()}
+    if isinstance(type_, T.ObjectType):
+        members = {key: reviver for key, member in type_.fields if (reviver := reviver_for(member)) is not None}
+        if not members:
+            return None
+
+        def revive_object(value: Any) -> Any:
+            if value is None:
+                return None
+            result = dict(value)
+            for key, reviver in members.items():
+                if key in result:
+                    result[key] = reviver(result[key])
+            return result
+
+        return revive_object
+    return None

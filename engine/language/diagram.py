@@ -7,8 +7,8 @@ no state and are not drawn.
 
 from __future__ import annotations
 
-from engine import graph
-from engine.definition import WorkflowSpec
+from engine.language import graph
+from engine.language.definition import WorkflowSpec
 
 
 def edges(spec: WorkflowSpec) -> list[tuple[str, str, str]]:
@@ -40,3 +40,19 @@ def dot(spec: WorkflowSpec) -> str:
     lines += [f'    "{source}" -> "{target}" [label="{trigger}"];' for source, target, trigger in edges(spec)]
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+DIAGRAM_FORMATS = ("mermaid", "dot")
+
+
+def render_diagram(spec: WorkflowSpec, fmt: str = "mermaid") -> str:
+    """The state diagram of a definition as Mermaid `stateDiagram-v2` text (`mermaid`) or DOT (`dot`).
+
+    Raises:
+        ValueError: another format.
+    """
+    if fmt == "mermaid":
+        return mermaid(spec)
+    if fmt == "dot":
+        return dot(spec)
+    raise ValueError(f"a diagram is 'mermaid' or 'dot', not {fmt!r}")

@@ -2,8 +2,8 @@
 
 One event is one unit of work, opened here through the store (DESIGN §4.2): lock the
 instance, replay an idempotency key or check `lock_version`, judge the event
-(`engine.evaluate`), write the instance, history row and payload, state entry and outbox
-messages (`engine.commit`) and the key, and commit. A refusal or failure raises inside the
+(`engine.runtime.judgement`), write the instance, history row and payload, state entry and outbox
+messages (`engine.runtime.commit`) and the key, and commit. A refusal or failure raises inside the
 unit of work, so it rolls back and nothing is written; the attempt is then recorded in the
 security log in a unit of work of its own.
 
@@ -16,16 +16,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Mapping
 from typing import Any
 
-from engine.calendars import Calendar
-from engine.canonical import ChainHasher, dumps, dumps_text, nfc, to_json_value, to_request_value
-from engine.checkpoints import CheckpointFinding, check_checkpoint, compare, make_checkpoint
-from engine.clock import Clock, SystemClock
-from engine.commit import commit_fire, commit_start, event_payload
-from engine.compiler import START, CompiledWorkflow, compile_workflow
+from engine.canonical import dumps, dumps_text, nfc, to_json_value, to_request_value
 from engine.errors import (
     ConflictError,
     DefinitionError,
@@ -35,24 +31,29 @@ from engine.errors import (
     TransitionRefusedError,
     VersionConflictError,
 )
-from engine.evaluate import evaluate_fire, evaluate_start
 from engine.expressions import FunctionRegistry, default_functions
-from engine.guards import available_triggers
-from engine.history import entry_of, verify_instance
+from engine.history.chain import ChainHasher, entry_of, verify_instance
+from engine.history.checkpoints import CheckpointFinding, check_checkpoint, compare, make_checkpoint
 from engine.ids import new_id
-from engine.loader import load_workflow_text
-from engine.records import AccessEntry, DefinitionRecord, IdempotencyRecord, InstanceRecord, OutboxMessage, SecurityEvent
+from engine.language.loader import load_workflow_text
+from engine.language.workflow import Workflow
 from engine.results import Actor, AvailableTrigger, Explanation, FireResult, HistoryEntry, InstanceView, SystemActor, VerifyReport
-from engine.store import Store, UnitOfWork
-from engine.views import instance_view, record_from_json, security_event, view_json
-from engine.workflow import Workflow
+from engine.runtime.commit import commit_fire, commit_start, event_payload
+from engine.runtime.judgement import evaluate_fire, evaluate_start
+from engine.runtime.machine import START, CompiledWorkflow, compile_workflow
+from engine.runtime.roles import available_triggers
+from engine.runtime.views import instance_view, record_from_json, security_event, view_json
+from engine.store.protocol import Store, UnitOfWork
+from engine.store.records import AccessEntry, DefinitionRecord, IdempotencyRecord, InstanceRecord, OutboxMessage, SecurityEvent
+from engine.time.calendars import Calendar
+from engine.time.clock import Clock, SystemClock
 
 
 class Engine:
     """Runs workflows on a store.
 
     Args:
-        store: where instances live (`engine.memory.MemoryStore`, or `storage`'s SQL store).
+        store: where instances live (`engine.store.memory.MemoryStore`, or `storage`'s SQL store).
         clock: the effective clock ("now" for events); the system clock by default.
         functions: the function registry used to load stored definitions (as deployed).
         history_key: HMAC key for the history chain (`QAFLOW_HISTORY_KEY`); SHA-256 without.
@@ -457,7 +458,7 @@ def _kept(uow: UnitOfWork, scope: str, key: str, request_hash: str) -> Idempoten
 
 def _request_hash(trigger: str, actor: Actor, data: Any, assign: Any, comment: Any) -> str:
     """SHA-256 of the canonical request (DESIGN §4.6): trigger, actor, claimed roles, data,
-    assignments, comment. Plain SHA-256: it only has to tell requests apart."""
+    assignments, comment. Plain SHA-256, never the chain's key: it only has to tell requests apart."""
     body = {
         "trigger": trigger,
         "actor": actor.id,
@@ -466,7 +467,7 @@ def _request_hash(trigger: str, actor: Actor, data: Any, assign: Any, comment: A
         "assign": to_request_value(assign),
         "comment": to_request_value(comment),
     }
-    return ChainHasher().digest(dumps(body))
+    return hashlib.sha256(dumps(body)).hexdigest()
 
 
 _FILTER_PAGE = 500  # instances read per unit of work while filtering a listing

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 
-from engine.definition import TransitionSpec, WorkflowSpec
+from engine.language.definition import TransitionSpec, WorkflowSpec
 
 PREVIOUS = "@previous"
 EVERY = "*"

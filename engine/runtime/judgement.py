@@ -22,17 +22,17 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from engine.calendars import Calendar
-from engine.compiler import START, CompiledCheck, CompiledWorkflow, Rule
-from engine.context import EventContext, WorkingData
-from engine.effects import refuse, run_effects
-from engine.errors import TransitionRefusedError
-from engine.eventdata import NOTHING, Prepared, prepare
+from engine.errors import CandidateReport, Reason, TransitionRefusedError
 from engine.expressions import ExpressionRuntimeError
 from engine.expressions.values import is_set
-from engine.guards import held_role, role_refusal, separation_reasons, unknown_field_reason
-from engine.records import InstanceRecord, StateEntry
-from engine.results import Actor, CandidateReport, Notification, PendingEffect, Reason, SystemActor
+from engine.results import Actor, Notification, PendingEffect, SystemActor
+from engine.runtime.context import EventContext, WorkingData
+from engine.runtime.effects import refuse, run_effects
+from engine.runtime.eventdata import NOTHING, Prepared, prepare
+from engine.runtime.machine import START, CompiledCheck, CompiledWorkflow, Rule
+from engine.runtime.roles import held_role, role_refusal, separation_reasons, unknown_field_reason
+from engine.store.records import InstanceRecord, StateEntry
+from engine.time.calendars import Calendar
 
 
 def no_entries(instance_id: str) -> list[StateEntry]:

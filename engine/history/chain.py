@@ -21,16 +21,37 @@ the keys and their order never change, the strings go through the same C escapin
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from json.encoder import encode_basestring
 from typing import Any
 
-from engine.canonical import EMPTY_PAYLOAD, ChainHasher, dumps, dumps_text, format_time, loads, nfc
-from engine.records import HistoryPayload, HistoryRow, InstanceRecord
+from engine.canonical import dumps, dumps_text, format_time, loads, nfc
 from engine.results import HistoryEntry, InstanceCheck
+from engine.store.records import HistoryPayload, HistoryRow, InstanceRecord
 
 MAX_PAYLOAD_BYTES = 1_000_000  # one event's data; anything bigger is a mistake or an attack
+
+
+# The payload of an event that writes, assigns and says nothing (`payload_bytes`).
+EMPTY_PAYLOAD = b'{"assign":{},"changes":{},"comment":null,"data":{}}'
+
+
+class ChainHasher:
+    """SHA-256, or HMAC-SHA256 when a key is given (DESIGN §4.5), as lowercase hex."""
+
+    def __init__(self, key: bytes | None = None) -> None:
+        self.key = key
+        self.algorithm = "hmac-sha256" if key else "sha256"
+        # bound once: `digest` runs twice per event
+        self.digest: Callable[[bytes], str] = (lambda data: hmac.digest(key, data, "sha256").hex()) if key else _sha256_hex
+        self.empty_payload_hash = self.digest(EMPTY_PAYLOAD)
+
+
+def _sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def genesis_hash(hasher: ChainHasher, instance_id: str, workflow: str, version: int) -> str:

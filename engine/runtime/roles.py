@@ -15,9 +15,10 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping
 
-from engine.compiler import CompiledWorkflow, Rule
-from engine.records import InstanceRecord
-from engine.results import Actor, AvailableTrigger, Reason
+from engine.errors import Reason
+from engine.results import Actor, AvailableTrigger
+from engine.runtime.machine import CompiledWorkflow, Rule
+from engine.store.records import InstanceRecord
 
 
 def held_role(cw: CompiledWorkflow, by: tuple[str, ...], actor: Actor, is_system: bool, assignees: Mapping[str, str]) -> str | None:

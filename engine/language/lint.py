@@ -18,8 +18,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from engine import graph
-from engine.definition import (
+from engine.errors import DurationError, ExpressionError, Issue, Loc
+from engine.expressions import RESERVED_NAMES, CompiledExpression, compile_expression
+from engine.expressions import types as T
+from engine.expressions.functions import FunctionRegistry
+from engine.expressions.scope import Scope
+from engine.language import graph
+from engine.language.definition import (
     ClearEffect,
     DeadlineSpec,
     Effect,
@@ -32,15 +37,10 @@ from engine.definition import (
     SpawnEffect,
     WorkflowSpec,
 )
-from engine.durations import Duration, parse_duration
-from engine.errors import DurationError, ExpressionError, Issue, Loc
-from engine.expressions import RESERVED_NAMES, CompiledExpression, compile_expression
-from engine.expressions import types as T
-from engine.expressions.functions import FunctionRegistry
-from engine.expressions.types import Scope
-from engine.fieldtypes import FieldType, FieldTypeBuilder, Report
-from engine.workflow import Workflow
-from engine.yamlsource import Mark, SourceDocument
+from engine.language.fieldtypes import FieldType, FieldTypeBuilder, Report
+from engine.language.workflow import Workflow
+from engine.language.yamlsource import Mark, SourceDocument
+from engine.time.durations import Duration, parse_duration
 
 NAME = re.compile(r"[a-z][a-z0-9_]*")
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")

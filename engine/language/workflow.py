@@ -1,6 +1,6 @@
 """A loaded workflow: the definition plus everything the loader worked out from it.
 
-Built once per file by `engine.loader`; read-only afterwards. The runtime, the diagram and
+Built once per file by `engine.language.loader`; read-only afterwards. The runtime, the diagram and
 the CLI read this and never the YAML again.
 """
 
@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from engine.definition import WorkflowSpec
-from engine.durations import Duration
 from engine.errors import Issue, Loc
 from engine.expressions import CompiledExpression
-from engine.expressions.types import Scope
-from engine.fieldtypes import FieldType
+from engine.expressions.scope import Scope
+from engine.language.definition import WorkflowSpec
+from engine.language.fieldtypes import FieldType
+from engine.time.durations import Duration
 
 
 @dataclass(frozen=True)

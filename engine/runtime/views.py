@@ -6,14 +6,14 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from engine.calendars import Calendar
 from engine.canonical import format_time, parse_time
-from engine.compiler import CompiledWorkflow
-from engine.context import ComputedValues, EventContext, WorkingData
 from engine.errors import ConflictError, NotFoundError, QaflowError, TransitionRefusedError
-from engine.evaluate import no_entries
-from engine.records import InstanceRecord, SecurityEvent, StateEntry
 from engine.results import Actor, InstanceView
+from engine.runtime.context import ComputedValues, EventContext, WorkingData
+from engine.runtime.judgement import no_entries
+from engine.runtime.machine import CompiledWorkflow
+from engine.store.records import InstanceRecord, SecurityEvent, StateEntry
+from engine.time.calendars import Calendar
 
 
 def instance_view(

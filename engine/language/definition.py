@@ -2,7 +2,7 @@
 
 This is the structural stage of loading: it says what each key may hold. Whether names
 refer to things that exist, whether the graph makes sense and whether expressions type-check
-is `engine.validate`'s job, which reports it against the same positions.
+is `engine.language.lint`'s job, which reports it against the same positions.
 
 The models keep what the QA lead wrote (a role list may be written as one name; a param as
 a bare value). Where the language offers two spellings, a validator folds them into one, so

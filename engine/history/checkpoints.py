@@ -17,15 +17,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from engine.canonical import ChainHasher, dumps, format_time
-from engine.errors import QaflowError
-from engine.records import HistoryRow, InstanceRecord
+from engine.canonical import dumps, format_time
+from engine.errors import CheckpointError
+from engine.history.chain import ChainHasher
+from engine.store.records import HistoryRow, InstanceRecord
 
 FORMAT = 1
-
-
-class CheckpointError(QaflowError):
-    """A checkpoint file that is not one, or whose digest does not match its content."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,1 @@
+"""The tamper-evident history: hash chains, `verify`, and checkpoints (DESIGN §4.5)."""
