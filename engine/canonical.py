@@ -134,6 +134,12 @@ def to_json_value(value: Any) -> Any:
     raise CanonicalError(f"a {kind.__name__} has no canonical form")
 
 
+def json_text(value: str | None) -> str:
+    """A name as JSON text (escaped as `json.dumps` does, NFC), or null: worked out once per
+    definition for the fixed parts of history rows."""
+    return "null" if value is None else json.encoder.encode_basestring(nfc(value))
+
+
 def to_request_value(value: Any) -> Any:
     """Like `to_json_value`, but never fails: what a caller sent, for an idempotency hash.
 

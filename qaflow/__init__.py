@@ -1,1 +1,1 @@
-"""qaflow's application layer: the command line (later HTTP and reports), wiring engine and storage."""
+"""qaflow's application layer: the command line, wiring engine and storage; `presentation/` builds its JSON."""

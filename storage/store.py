@@ -18,7 +18,6 @@ Driver errors leave through `storage.database.translate_error`: a duplicate key 
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from operator import attrgetter
@@ -68,11 +67,19 @@ class _RecordMap:
     def __init__(self, table: Table, record_type: type[Any]) -> None:
         self.names = tuple(field.name for field in dataclasses.fields(record_type))
         self.columns = [table.c[name] for name in self.names]
-        # `fast` (one dict assignment) when the record has one taking the fields in order
-        fast = getattr(record_type, "fast", None)
         self.make: Callable[..., Any] = record_type
-        if callable(fast) and tuple(inspect.signature(fast).parameters) == self.names:
-            self.make = fast
+        if not hasattr(record_type, "__slots__"):
+            # A record read back is made as the records' `fast` constructors make them: one
+            # assignment of the instance's __dict__ (the fields, in order, from the row),
+            # instead of one `object.__setattr__` per field in the frozen dataclass's __init__.
+            names, new, fill = self.names, object.__new__, object.__setattr__
+
+            def make(*values: Any) -> Any:
+                record = new(record_type)
+                fill(record, "__dict__", dict(zip(names, values, strict=True)))
+                return record
+
+            self.make = make
         if hasattr(record_type, "__slots__"):
             getter, names = attrgetter(*self.names), self.names
             self.params: Callable[[Any], Mapping[str, Any]] = lambda record: dict(zip(names, getter(record), strict=True))

@@ -25,6 +25,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -167,37 +168,44 @@ def _row(
     ).encode()
 
 
-def json_text(value: str | None) -> str:
-    """A name as JSON text, worked out once per definition for the rows' fixed parts."""
-    return _text(nfc(value) if value is not None else None)
+@dataclass(frozen=True, slots=True)
+class RowDefinition:
+    """What every history row of one compiled definition shares: its workflow, version and
+    hash, and `names`, the JSON text of each of its state, role, trigger and workflow names
+    (with None as `null`), escaped once when the definition is compiled."""
+
+    workflow: str
+    version: int
+    definition_hash: str
+    names: Mapping[str | None, str]
 
 
 def build_row(
     hasher: ChainHasher,
+    definition: RowDefinition,
+    *,
     instance_id: str,
     seq: int,
     at: dt.datetime,
-    at_text: str,
     recorded_at: dt.datetime,
-    recorded_text: str,
     actor: str,
     role: str,
     trigger: str,
     from_state: str | None,
     to_state: str | None,
-    workflow: str,
-    version: int,
-    definition_hash: str,
     payload: bytes,
     previous_hash: str,
-    names: Mapping[str | None, str],
 ) -> HistoryRow:
     """A new history row chained to `previous_hash`, hashing its payload's bytes.
 
     On this path every value is known to need no escaping (hex hashes, formatted times, a
-    UUID) or was escaped when the definition was compiled (`names`: the JSON text of the
-    workflow's state, role, trigger and workflow names), except the actor's id.
+    UUID) or was escaped when the definition was compiled (`definition.names`), except the
+    actor's id and the instance id.
     """
+    at_text = format_time(at)
+    # one clock for both times (the usual case) is one formatting
+    recorded_text = at_text if recorded_at is at else format_time(recorded_at)
+    workflow, version, definition_hash, names = definition.workflow, definition.version, definition.definition_hash, definition.names
     digest = hasher.digest
     # Most events write nothing: their payload is always the same bytes, hashed once.
     payload_hash = hasher.empty_payload_hash if payload is EMPTY_PAYLOAD else digest(payload)
@@ -217,7 +225,7 @@ def build_row(
         version,
         names[workflow],
     )
-    row = HistoryRow.fast(
+    return HistoryRow.fast(
         instance_id,
         seq,
         at,
@@ -235,7 +243,6 @@ def build_row(
         digest(canonical),
         canonical,
     )
-    return row
 
 
 def entry_of(row: HistoryRow, payload: HistoryPayload | None) -> HistoryEntry:

@@ -13,13 +13,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from engine.canonical import format_time
 from engine.errors import Reason, TransitionRefusedError
 from engine.history.chain import MAX_PAYLOAD_BYTES, ChainHasher, build_row, genesis_hash, payload_bytes
 from engine.ids import new_id
-from engine.results import Actor, FireResult, Notification, SystemActor
-from engine.runtime.judgement import Step
+from engine.results import Actor, FireResult, Notification, PendingEffect, SystemActor
 from engine.runtime.machine import CompiledWorkflow
+from engine.runtime.step import Step, StepRecord
 from engine.store.protocol import UnitOfWork
 from engine.store.records import InstanceRecord, OutboxMessage, StateEntry
 
@@ -36,6 +35,7 @@ def commit_fire(
     cw: CompiledWorkflow,
     record: InstanceRecord,
     step: Step,
+    *,
     actor: Actor,
     now: dt.datetime,
     recorded_at: dt.datetime,
@@ -44,26 +44,20 @@ def commit_fire(
     instance_id = record.id
     seq = record.last_seq + 1
     payload = event_payload(cw, step, actor, instance_id)
-    at_text = format_time(now)
     row = build_row(
         hasher,
-        instance_id,
-        seq,
-        now,
-        at_text,
-        recorded_at,
-        at_text if recorded_at is now else format_time(recorded_at),
-        actor.id,
-        step.role,
-        step.rule.trigger,
-        step.from_state,
-        step.to_state,
-        cw.id,
-        cw.version,
-        cw.hash,
-        payload,
-        record.last_hash,
-        cw.json_names,
+        cw.row_definition,
+        instance_id=instance_id,
+        seq=seq,
+        at=now,
+        recorded_at=recorded_at,
+        actor=actor.id,
+        role=step.role,
+        trigger=step.rule.trigger,
+        from_state=step.from_state,
+        to_state=step.to_state,
+        payload=payload,
+        previous_hash=record.last_hash,
     )
     lock_version = record.lock_version + 1
     uow.update_instance(
@@ -89,8 +83,7 @@ def commit_fire(
     uow.append_history(row, payload)
     if step.entered:
         uow.add_state_entry(StateEntry.fast(instance_id, seq, step.state, step.entered_from, now))
-    if step.notifications:
-        _outbox(uow, instance_id, seq, step.notifications, now)
+    notifications, pending = _write_records(uow, instance_id, seq, step.records, now)
     return FireResult.fast(
         instance_id,
         seq,
@@ -102,8 +95,8 @@ def commit_fire(
         lock_version,
         step.changes,
         step.assigned,
-        tuple(step.notifications),
-        tuple(step.pending),
+        notifications,
+        pending,
         row.hash,
     )
 
@@ -114,6 +107,7 @@ def commit_start(
     cw: CompiledWorkflow,
     instance_id: str,
     step: Step,
+    *,
     actor: Actor,
     now: dt.datetime,
     recorded_at: dt.datetime,
@@ -122,45 +116,39 @@ def commit_start(
     payload = event_payload(cw, step, actor, None)
     row = build_row(
         hasher,
-        instance_id,
-        1,
-        now,
-        format_time(now),
-        recorded_at,
-        format_time(recorded_at),
-        actor.id,
-        step.role,
-        step.rule.trigger,
-        None,
-        step.to_state,
-        cw.id,
-        cw.version,
-        cw.hash,
-        payload,
-        genesis_hash(hasher, instance_id, cw.id, cw.version),
-        cw.json_names,
+        cw.row_definition,
+        instance_id=instance_id,
+        seq=1,
+        at=now,
+        recorded_at=recorded_at,
+        actor=actor.id,
+        role=step.role,
+        trigger=step.rule.trigger,
+        from_state=None,
+        to_state=step.to_state,
+        payload=payload,
+        previous_hash=genesis_hash(hasher, instance_id, cw.id, cw.version),
     )
     record = InstanceRecord(
-        instance_id,
-        cw.id,
-        cw.version,
-        cw.hash,
-        step.state,
-        None,
-        step.data,
-        step.assignees,
-        step.holders,
-        1,
-        1,
-        row.hash,
-        now,
-        now,
+        id=instance_id,
+        workflow=cw.id,
+        version=cw.version,
+        definition_hash=cw.hash,
+        state=step.state,
+        entered_from=None,
+        data=step.data,
+        assignees=step.assignees,
+        holders=step.holders,
+        lock_version=1,
+        last_seq=1,
+        last_hash=row.hash,
+        created_at=now,
+        updated_at=now,
     )
     uow.add_instance(record)
     uow.append_history(row, payload)
     uow.add_state_entry(StateEntry(instance_id, 1, step.state, None, now))
-    if step.notifications:
-        _outbox(uow, instance_id, 1, step.notifications, now)
+    _write_records(uow, instance_id, 1, step.records, now)
     return record
 
 
@@ -181,22 +169,41 @@ def event_payload(cw: CompiledWorkflow, step: Step, actor: Actor, instance_id: s
     return payload
 
 
-def _outbox(uow: UnitOfWork, instance_id: str, seq: int, notifications: Sequence[Notification], now: dt.datetime) -> None:
-    for position, note in enumerate(notifications):
-        uow.add_outbox_message(
-            OutboxMessage(
-                new_id(now),
-                instance_id,
-                seq,
-                position,
-                "notify",
-                note.roles,
-                note.recipients,
-                note.template,
-                note.message,
-                note.urgent,
-                now,
-                f"{instance_id}/{seq}/{position}",
-                now + (URGENT_NOT_AFTER if note.urgent else NOT_AFTER),
-            )
+def _write_records(
+    uow: UnitOfWork, instance_id: str, seq: int, records: Sequence[StepRecord], now: dt.datetime
+) -> tuple[tuple[Notification, ...], tuple[PendingEffect, ...]]:
+    """Write each step record where it belongs; the notifications and pending effects, for the result.
+
+    A notification is a message in the outbox; a pending effect is only reported.
+    """
+    if not records:
+        return (), ()
+    notifications: list[Notification] = []
+    pending: list[PendingEffect] = []
+    for item in records:
+        if isinstance(item, Notification):
+            _add_message(uow, instance_id, seq, len(notifications), item, now)
+            notifications.append(item)
+        else:
+            pending.append(item)
+    return tuple(notifications), tuple(pending)
+
+
+def _add_message(uow: UnitOfWork, instance_id: str, seq: int, position: int, note: Notification, now: dt.datetime) -> None:
+    uow.add_outbox_message(
+        OutboxMessage(
+            new_id(now),
+            instance_id,
+            seq,
+            position,
+            "notify",
+            note.roles,
+            note.recipients,
+            note.template,
+            note.message,
+            note.urgent,
+            now,
+            f"{instance_id}/{seq}/{position}",
+            now + (URGENT_NOT_AFTER if note.urgent else NOT_AFTER),
         )
+    )

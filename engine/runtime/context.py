@@ -20,6 +20,12 @@ from engine.store.records import StateEntry
 from engine.time.calendars import Calendar
 
 _MISSING = object()
+
+
+def no_entries(instance_id: str) -> list[StateEntry]:
+    """For a start, and wherever no store is at hand: no state entries yet."""
+    return []
+
 REVIVE: Any = object()  # a typed value not worked out: revive it from the JSON form when read
 
 
@@ -143,8 +149,9 @@ class ComputedValues(Mapping[str, Any]):
 class EventContext:
     """The `EvalContext` of one event (engine.expressions.types): plain attributes, cheap to make.
 
-    Parents, items, deadlines and children arrive with the children and time issues; until
-    then an instance has no parent, no armed deadline and no children.
+    The runtime runs no spawns and arms no deadlines, so an instance has no parent, no armed
+    deadline and no children here: `parent.*` reads None, `deadlines` is empty and the
+    children counts are 0.
     """
 
     __slots__ = ("_computed", "_entries", "_load_entries", "_roles", "actor_id", "assignees", "calendar", "data", "now", "params", "state")

@@ -5,9 +5,8 @@ workflow was compiled, or an `=expression`, validated like event data); `notify`
 `Notification`, written to the outbox with the event. Each effect may have a `when`. If one
 fails, the whole event is refused.
 
-`spawn`, `cancel_children`, `fire_parent` and `extend` are recorded as `PendingEffect` step
-records and not run: children and deadlines arrive with their own issues, which will run
-them here, inside the event's transaction.
+`spawn`, `cancel_children`, `fire_parent` and `extend` are not run: each is recorded as a
+`PendingEffect` step record, so the caller can see what the definition asked for.
 """
 
 from __future__ import annotations
@@ -23,6 +22,7 @@ from engine.results import Notification, PendingEffect
 from engine.runtime.context import EventContext, WorkingData
 from engine.runtime.eventdata import validation_message
 from engine.runtime.machine import CompiledEffect, CompiledWorkflow
+from engine.runtime.step import StepRecord
 
 
 def refuse(trigger: str, instance_id: str | None, workflow: str, reasons: list[Reason]) -> NoReturn:
@@ -38,10 +38,10 @@ def run_effects(
     trigger: str,
     instance_id: str | None,
     entered_state: str | None,
-    notifications: list[Notification],
-    pending: list[PendingEffect],
+    records: list[StepRecord],
 ) -> None:
-    """Run `set`, `clear` and `notify` in order; record the rest as pending. A failure refuses."""
+    """Run `set`, `clear` and `notify` in order, appending their step records to `records`;
+    record the rest as pending. A failure refuses."""
     for effect in effects:
         if entered_state is not None and effect.loc[0] == "states":
             ctx.state = entered_state  # on_enter effects run in the state being entered
@@ -63,9 +63,9 @@ def run_effects(
                 for name in effect.clears:
                     work.put(name, None, None)
             elif effect.kind == "notify":
-                notifications.append(_notification(cw, effect, work, ctx))
+                records.append(_notification(cw, effect, work, ctx))
             else:
-                pending.append(PendingEffect(effect.kind, effect.loc))
+                records.append(PendingEffect(effect.kind, effect.loc))
         except (ExpressionRuntimeError, ValidationError, CanonicalError) as exc:
             text = validation_message(exc) if isinstance(exc, ValidationError) else str(exc)
             where = ".".join(map(str, effect.loc))

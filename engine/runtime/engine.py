@@ -150,11 +150,11 @@ class Engine:
                     if kept is not None:
                         view = instance_view(cw, calendar, record_from_json(kept.result), now)
                         return dataclasses.replace(view, replayed=True)
-                step = evaluate_start(cw, actor, data, assign, comment, now, calendar)
+                step = evaluate_start(cw, actor, data=data, assign=assign, comment=comment, now=now, calendar=calendar)
                 # ids follow the wall clock, so listings keep the order instances were really
                 # made in even when the effective clock is set back (--now)
                 recorded = self._recorded(now)
-                record = commit_start(uow, self.hasher, cw, new_id(recorded), step, actor, now, recorded)
+                record = commit_start(uow, self.hasher, cw, new_id(recorded), step, actor=actor, now=now, recorded_at=recorded)
                 if idempotency_key is not None:
                     uow.add_idempotency_key(IdempotencyRecord(scope, idempotency_key, request_hash, view_json(record), record.id, now))
                 return instance_view(cw, calendar, record, now)
@@ -195,10 +195,20 @@ class Engine:
                 # by definition hash alone: it is the SHA-256 of a definition that names its workflow and version
                 found = self._by_hash.get(record.definition_hash)
                 cw, calendar = found or self._compiled_for(uow, record.workflow, record.version, record.definition_hash)
-                step = evaluate_fire(cw, record, trigger, actor, data, assign, comment, now, calendar, uow.get_state_entries)
-                return commit_fire(
-                    uow, self.hasher, cw, record, step, actor, now, now if self.wall_clock is None else self.wall_clock.now()
+                step = evaluate_fire(
+                    cw,
+                    record,
+                    trigger,
+                    actor,
+                    data=data,
+                    assign=assign,
+                    comment=comment,
+                    now=now,
+                    calendar=calendar,
+                    entries_of=uow.get_state_entries,
                 )
+                recorded = now if self.wall_clock is None else self.wall_clock.now()  # inline: every event
+                return commit_fire(uow, self.hasher, cw, record, step, actor=actor, now=now, recorded_at=recorded)
         except QaflowError as exc:
             self._log_rejection(exc, actor, instance_id, None, trigger, now)
             raise
@@ -224,8 +234,19 @@ class Engine:
         if lock_version is not None and lock_version != record.lock_version:
             raise ConflictError(f"instance '{record.id}' is at lock_version {record.lock_version}, not {lock_version}")
         cw, calendar = self._compiled_for(uow, record.workflow, record.version, record.definition_hash)
-        step = evaluate_fire(cw, record, trigger, actor, data, assign, comment, now, calendar, uow.get_state_entries)
-        result = commit_fire(uow, self.hasher, cw, record, step, actor, now, self._recorded(now))
+        step = evaluate_fire(
+            cw,
+            record,
+            trigger,
+            actor,
+            data=data,
+            assign=assign,
+            comment=comment,
+            now=now,
+            calendar=calendar,
+            entries_of=uow.get_state_entries,
+        )
+        result = commit_fire(uow, self.hasher, cw, record, step, actor=actor, now=now, recorded_at=self._recorded(now))
         uow.add_idempotency_key(IdempotencyRecord(scope, key, request_hash, result.to_json(), record.id, now))
         return result
 
@@ -242,7 +263,19 @@ class Engine:
             record = _instance(uow, instance_id)
             cw, calendar = self._compiled_for(uow, record.workflow, record.version, record.definition_hash)
             try:
-                step = evaluate_fire(cw, record, trigger, actor, data, assign, None, now, calendar, uow.get_state_entries, explain=True)
+                step = evaluate_fire(
+                    cw,
+                    record,
+                    trigger,
+                    actor,
+                    data=data,
+                    assign=assign,
+                    comment=None,
+                    now=now,
+                    calendar=calendar,
+                    entries_of=uow.get_state_entries,
+                    explain=True,
+                )
                 event_payload(cw, step, actor, instance_id)  # fire would refuse a payload too large to keep
             except TransitionRefusedError as exc:
                 return Explanation(instance_id, trigger, record.state, False, exc.reasons, exc.candidates)
@@ -257,8 +290,8 @@ class Engine:
             transition=step.rule.index + 1,
             to_state=step.to_state,
             changes=step.changes,
-            notifications=tuple(step.notifications),
-            pending_effects=tuple(step.pending),
+            notifications=step.notifications,
+            pending_effects=step.pending,
         )
 
     def available(self, instance_id: str, actor: Actor) -> list[AvailableTrigger]:

@@ -28,7 +28,7 @@ MAX_COMMENT = 20_000  # characters; a comment is a note, not a document
 
 
 @dataclass(slots=True)
-class Prepared:
+class CheckedRequest:
     """A request, checked: what it writes, assigns and says, or the reasons it can't."""
 
     writes: dict[str, tuple[Any, Any]]  # field -> (typed, JSON form); JSON None unsets
@@ -38,10 +38,10 @@ class Prepared:
     reasons: list[Reason]
 
 
-NOTHING = Prepared({}, {}, {}, None, [])  # an event with no data, assignments or comment
+EMPTY_REQUEST = CheckedRequest({}, {}, {}, None, [])  # an event with no data, assignments or comment
 
 
-def prepare(cw: CompiledWorkflow, data: Any, assign_in: Any, comment: Any, current: Mapping[str, Any]) -> Prepared:
+def check_request(cw: CompiledWorkflow, data: Any, assign_in: Any, comment: Any, current: Mapping[str, Any]) -> CheckedRequest:
     """Check the request's shape and validate every written value (strict, per field)."""
     reasons: list[Reason] = []
     writes: dict[str, tuple[Any, Any]] = {}
@@ -90,7 +90,7 @@ def prepare(cw: CompiledWorkflow, data: Any, assign_in: Any, comment: Any, curre
         comment = None
     elif comment is not None and len(comment) > MAX_COMMENT:
         reasons.append(Reason("too_large", f"a comment may be at most {MAX_COMMENT} characters; this one has {len(comment)}"))
-    return Prepared(writes, written, assign, nfc(comment) if comment else None, reasons)
+    return CheckedRequest(writes, written, assign, nfc(comment) if comment else None, reasons)
 
 
 def _merge_map(validate: Callable[[Any], Any], value: Mapping[str, Any], current: Any) -> tuple[Any, Any]:

@@ -30,11 +30,11 @@ from typing import Any
 
 from transitions import Machine, State
 
-from engine.canonical import nfc, to_json_value
+from engine.canonical import json_text, nfc, to_json_value
 from engine.errors import Loc
 from engine.expressions import CompiledExpression
 from engine.expressions import types as T
-from engine.history.chain import json_text
+from engine.history.chain import RowDefinition
 from engine.language import graph
 from engine.language.definition import (
     CancelChildrenEffect,
@@ -83,8 +83,8 @@ class NotifyOp:
 
 @dataclass(frozen=True, slots=True)
 class CompiledEffect:
-    """One effect. `kind` is its key; spawn, cancel_children, fire_parent and extend are
-    recorded as pending step records until the children and time issues run them."""
+    """One effect. `kind` is its key; spawn, cancel_children, fire_parent and extend are not
+    run: the runtime records each as a pending step record (`PendingEffect`)."""
 
     kind: str
     loc: Loc
@@ -198,6 +198,10 @@ class CompiledWorkflow:
         self.conflicts = _conflicts(spec.separate)
         self.start = self._rule(-1, START, spec.start, ("start",), spec.initial, extra_writes=self.required)
         self.candidates: dict[tuple[str, str], tuple[Rule, ...]] = {}
+        # id(rule) -> the checks that can apply to that rule, worked out by
+        # engine.runtime.candidate on first use. Keyed by identity: the rules live as long as
+        # this object, which holds them, so an id can't be reused while the entry exists.
+        self.check_tables: dict[int, tuple[Any, ...]] = {}
         sources: dict[str, list[str]] = {}
         for index, transition in enumerate(spec.transitions):
             rule = self._rule(
@@ -211,10 +215,11 @@ class CompiledWorkflow:
         self.triggers = frozenset(sources)
         self.trigger_order = tuple(sources)  # first appearance in the file
         self.sources_by_trigger = {trigger: tuple(states) for trigger, states in sources.items()}
-        # JSON text of every name a history row can carry, escaped once (engine.history.build_row)
+        # JSON text of every name a history row can carry, escaped once (engine.history.chain.build_row)
         names = [*spec.states, *spec.roles, "system", *sources, START]
-        self.json_names: dict[str | None, str] = {None: "null", self.id: json_text(self.id)}
-        self.json_names.update((name, json_text(name)) for name in names)
+        json_names: dict[str | None, str] = {None: "null", self.id: json_text(self.id)}
+        json_names.update((name, json_text(name)) for name in names)
+        self.row_definition = RowDefinition(self.id, self.version, self.hash, json_names)
         self._machine = self._build_machine()
         self._events = self._machine.events
 

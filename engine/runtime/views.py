@@ -9,8 +9,7 @@ from typing import Any
 from engine.canonical import format_time, parse_time
 from engine.errors import ConflictError, NotFoundError, QaflowError, TransitionRefusedError
 from engine.results import Actor, InstanceView
-from engine.runtime.context import ComputedValues, EventContext, WorkingData
-from engine.runtime.judgement import no_entries
+from engine.runtime.context import ComputedValues, EventContext, WorkingData, no_entries
 from engine.runtime.machine import CompiledWorkflow
 from engine.store.records import InstanceRecord, SecurityEvent, StateEntry
 from engine.time.calendars import Calendar

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.canonical import CanonicalError, dumps, format_time, to_json_value
-from engine.history.chain import ChainHasher, build_row, json_text, payload_bytes
+from engine.canonical import CanonicalError, dumps, json_text, to_json_value
+from engine.history.chain import ChainHasher, RowDefinition, build_row, payload_bytes
 from engine.language.loader import load_workflow
 from engine.results import Actor
 from engine.runtime.engine import Engine
@@ -81,23 +81,18 @@ def test_row_bytes_are_exact_and_are_canonical_json() -> None:
     }
     row = build_row(
         hasher,
-        "0190f1c2-8d3a-7c4e-9b1f-3a5e7d9c1b2f",
-        2,
-        AT,
-        format_time(AT),
-        AT + dt.timedelta(microseconds=999_750),
-        format_time(AT + dt.timedelta(microseconds=999_750)),
-        "Zoë",
-        "auditor",
-        "arrange_meeting",
-        "allocated",
-        "meeting_arranged",
-        "case_file_audit",
-        3,
-        "d" * 64,
-        GOLDEN_PAYLOAD,
-        "a" * 64,
-        names,
+        RowDefinition("case_file_audit", 3, "d" * 64, names),
+        instance_id="0190f1c2-8d3a-7c4e-9b1f-3a5e7d9c1b2f",
+        seq=2,
+        at=AT,
+        recorded_at=AT + dt.timedelta(microseconds=999_750),
+        actor="Zoë",
+        role="auditor",
+        trigger="arrange_meeting",
+        from_state="allocated",
+        to_state="meeting_arranged",
+        payload=GOLDEN_PAYLOAD,
+        previous_hash="a" * 64,
     )
     assert row.payload_hash == hashlib.sha256(GOLDEN_PAYLOAD).hexdigest()
     assert row.canonical == golden_row(row.payload_hash)
