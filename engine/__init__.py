@@ -22,7 +22,7 @@ never loads the runtime, and `qaflow --help` loads none of it.
     load_workflow(path) -> Workflow                 raises WorkflowValidationError
     Engine(store, clock=, functions=, history_key=)  deploy, start, fire, available, explain,
                                                      show, history, verify, checkpoint
-    MemoryStore()                                   the in-memory store (tests, simulate)
+    MemoryStore()                                   the in-memory store (tests, benchmarks)
 """
 
 from __future__ import annotations

@@ -60,9 +60,10 @@ class Notification:
 
 @dataclass(frozen=True, slots=True)
 class PendingEffect:
-    """An effect this version of the runtime records but does not run yet (spawn,
-    cancel_children, fire_parent, extend): the children and time issues will run them.
-    `location` is where it is written in the definition."""
+    """An effect the runtime reports but does not run (spawn, cancel_children,
+    fire_parent, extend): the step is taken without it and nothing is stored for it, so
+    the caller can see what the workflow asked for. `location` is where it is written in
+    the definition."""
 
     kind: str
     location: tuple[str | int, ...]

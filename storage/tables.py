@@ -1,8 +1,8 @@
 """The tables of DESIGN §5, in SQLAlchemy Core. Admins query them: names are a contract.
 
 Each record of `engine.store.records` maps to one table, column for field, with the same names,
-so a record's fields are its row. The tables without records yet (`timers`, `deadlines`,
-`access_log`) carry the columns DESIGN §3.5, §4.3 and §4.8 call for.
+so a record's fields are its row. `timers` and `deadlines` have no records and no writer: the
+schema carries the columns DESIGN §3.5 and §4.3 call for, and nothing fills them.
 
 Conventions:
 - Instance ids are the text qaflow prints (UUIDv7); times are `UTCDateTime`; JSON-form data
@@ -167,7 +167,7 @@ timers = Table(
     ForeignKeyConstraint(
         ["instance_id", "entry_seq"], ["state_entries.instance_id", "state_entries.seq"], deferrable=True, initially="DEFERRED"
     ),
-    Index("ix_timers_due_at", "due_at"),  # tick: what is due
+    Index("ix_timers_due_at", "due_at"),  # timers by due time
     Index("ix_timers_instance_id_entry_seq", "instance_id", "entry_seq"),  # leaving a state
 )
 
@@ -183,7 +183,7 @@ deadlines = Table(
     Column("calendar_version", Text, nullable=True),  # None for exact (hours, minutes) spans
     PrimaryKeyConstraint("instance_id", "name"),
     ForeignKeyConstraint(["instance_id"], ["instances.id"], deferrable=True, initially="DEFERRED"),
-    Index("ix_deadlines_due_at", "due_at"),  # tick and the overdue listing
+    Index("ix_deadlines_due_at", "due_at"),  # deadlines by due time
 )
 
 outbox = Table(
@@ -201,7 +201,7 @@ outbox = Table(
     Column("message", Text, nullable=True),
     Column("urgent", Boolean, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
-    Column("not_after", UTCDateTime, nullable=True),  # DESIGN §5; unused until cascades
+    Column("not_after", UTCDateTime, nullable=True),  # past it, a sender marks the message expired
     Column("dedup_key", Text, nullable=False),
     Column("status", Text, nullable=False),
     PrimaryKeyConstraint("serial"),

@@ -9,8 +9,8 @@ Each row's canonical form is a JSON object with sorted keys and no spaces:
 Its hash is SHA-256 (or HMAC-SHA256 with the deployment's key) of exactly those bytes, which
 are stored with the row. The first row's previous hash is the hash of the canonical
 `{"instance_id":…,"version":…,"workflow":…}`. The payload (data written, data changes,
-assignments, comment) is hashed on its own into `payload_hash`, so it can be redacted later
-without breaking the chain.
+assignments, comment) is hashed on its own into `payload_hash`, so the chain covers the
+payload's hash rather than its bytes: removing a payload body leaves the chain verifiable.
 
 The row's bytes are assembled from a fixed template rather than by `json.dumps` of a dict:
 the keys and their order never change, the strings go through the same C escaping

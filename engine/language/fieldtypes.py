@@ -3,7 +3,7 @@
 The checker types expressions with the first; the runtime validates event data with the
 second (pydantic, strict: `"1"` is not an integer, `1.5` is not an integer, an unknown key of
 an object is refused). Dates, datetimes and durations also accept their ISO / duration
-text, because event data arrives as text from the command line and later from JSON.
+text, because event data arrives as text (`--set`, a YAML or JSON data file).
 """
 
 from __future__ import annotations

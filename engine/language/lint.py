@@ -258,7 +258,7 @@ class WorkflowChecker:
 
     def _role(self, loc: Loc, role: str, *, allow_system: bool, parent: bool = False) -> None:
         if parent:
-            return  # the parent's roles are checked across files when children arrive
+            return  # a parent's roles are declared in another file, which this stage does not read
         if role == "system":
             if not allow_system:
                 self.error(loc, "reserved_role", "'system' can't be used here: only the engine holds it")

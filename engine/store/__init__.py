@@ -2,5 +2,5 @@
 
 `protocol` declares the unit of work (`Store`, `UnitOfWork`); `records` the rows it reads
 and writes, one frozen dataclass per table; `memory` an implementation for tests and
-`simulate`. `storage/` implements the same Protocol on SQL databases.
+benchmarks. `storage/` implements the same Protocol on SQL databases.
 """

@@ -1,4 +1,4 @@
-"""An in-memory store with real transactions, for tests, benchmarks and `simulate`.
+"""An in-memory store with real transactions, for tests and benchmarks.
 
 Each unit of work keeps an undo log: every write records how to take it back, a clean exit
 forgets the log (commit), an exception replays it backwards (rollback). That is cheaper than

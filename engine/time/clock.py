@@ -1,7 +1,7 @@
-"""Clocks: where the runtime gets "now" from, injected so tests and `simulate` can set it.
+"""Clocks: where the runtime gets "now" from, injected so tests and `--now` can set it.
 
 All times inside are timezone-aware UTC (DESIGN §4.7). The engine keeps two clocks: the
-effective clock (what the event says happened when; `--now` in `simulate`) and the wall
+effective clock (what the event says happened when; the CLI's `--now`) and the wall
 clock (when it was really recorded). History keeps both.
 """
 

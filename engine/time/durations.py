@@ -4,7 +4,7 @@ A `Duration` keeps its parts apart (months, days, working days, exact seconds) b
 part follows its own rule (DESIGN §3.5): months clamp to the month's end, days move the
 Europe/London wall clock, working days skip weekends and holidays, hours and minutes are
 exact elapsed time. Dates are added here; moments (datetimes) in
-`engine.expressions.timemath`, which the timers and deadlines will share.
+`engine.expressions.timemath`.
 """
 
 from __future__ import annotations

@@ -241,9 +241,9 @@ def upgrade() -> None:
     if op.get_context().dialect.name == "sqlite":
         for trigger in _SQLITE_TRIGGERS:
             op.execute(trigger)
-    # PostgreSQL: the application's role is granted no UPDATE or DELETE on history (and
-    # history_payloads only UPDATE, for redaction); the next issue adds those grants with
-    # the role setup, since the role names belong to the deployment.
+    # PostgreSQL: no grants here, since the role names belong to the deployment;
+    # docs/operations.md gives the REVOKE statements for the application's role, and
+    # migration 0002 adds triggers refusing UPDATE, DELETE and TRUNCATE on history.
 
 
 def downgrade() -> None:
