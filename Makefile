@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint bench schema clean
+.PHONY: setup run test lint bench schema cli-json clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ bench: $(STAMP)
 # Regenerate the committed JSON Schema after changing engine/definition.py.
 schema: $(STAMP)
 	$(BIN)/qaflow schema > workflows/schema/workflow.schema.json
+
+# Regenerate docs/cli-json/*.schema.json after changing a shape in qaflow/presentation/shapes.py.
+cli-json: $(STAMP)
+	$(BIN)/python -m qaflow.presentation.schemas docs/cli-json
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -88,6 +88,9 @@ _EXPORTS: dict[str, str] = {
     "Store": "engine.store.protocol",
     "UnitOfWork": "engine.store.protocol",
     "MemoryStore": "engine.store.memory",
+    "InstanceRecord": "engine.store.records",
+    "OutboxMessage": "engine.store.records",
+    "SecurityEvent": "engine.store.records",
     # history
     "CheckpointFinding": "engine.history.checkpoints",
     # the runtime
@@ -114,15 +117,18 @@ __all__ = [
     "FunctionRegistry",
     "HistoryEntry",
     "InstanceCheck",
+    "InstanceRecord",
     "InstanceView",
     "InvalidActorError",
     "Issue",
     "MemoryStore",
     "NotFoundError",
     "Notification",
+    "OutboxMessage",
     "PendingEffect",
     "QaflowError",
     "Reason",
+    "SecurityEvent",
     "Signature",
     "StorageError",
     "Store",
@@ -193,6 +199,7 @@ if TYPE_CHECKING:
     from engine.runtime.engine import Engine
     from engine.store.memory import MemoryStore
     from engine.store.protocol import Store, UnitOfWork
+    from engine.store.records import InstanceRecord, OutboxMessage, SecurityEvent
     from engine.time.clock import Clock, FixedClock, SystemClock
     from engine.time.durations import Duration
 else:

@@ -30,7 +30,7 @@ read files and not paths, the 1-based line and column the loader resolved for it
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 Severity = Literal["error", "warning"]
 Loc = tuple[str | int, ...]
@@ -126,18 +126,6 @@ class Reason:
     roles: tuple[str, ...] = ()
     check: int | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        result: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.role is not None:
-            result["role"] = self.role
-        if self.field is not None:
-            result["field"] = self.field
-        if self.roles:
-            result["roles"] = list(self.roles)
-        if self.check is not None:
-            result["check"] = self.check
-        return result
-
 
 @dataclass(frozen=True, slots=True)
 class CandidateReport:
@@ -151,7 +139,6 @@ class CandidateReport:
     allowed: bool
     reasons: tuple[Reason, ...] = ()
     considered: bool = True
-
 
 
 class TransitionRefusedError(QaflowError):

@@ -1,7 +1,7 @@
 """What the engine's public API takes and gives back: actors, reasons, views and results.
 
-All frozen dataclasses. Those stored as an idempotency key's first result (`FireResult`,
-`InstanceView`) convert to and from JSON form (`to_json` / `from_json`).
+All frozen dataclasses, with no JSON form of their own: the public JSON is built in
+`qaflow.presentation`, and what an idempotency key keeps in `engine.runtime.replies`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from engine.canonical import format_time
 from engine.errors import CandidateReport, Reason
 
 _new = object.__new__
@@ -48,15 +47,6 @@ class Notification:
     message: str | None
     urgent: bool
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "roles": list(self.roles),
-            "recipients": list(self.recipients),
-            "template": self.template,
-            "message": self.message,
-            "urgent": self.urgent,
-        }
-
 
 @dataclass(frozen=True, slots=True)
 class PendingEffect:
@@ -67,9 +57,6 @@ class PendingEffect:
 
     kind: str
     location: tuple[str | int, ...]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "location": list(self.location)}
 
 
 @dataclass(frozen=True)
@@ -133,45 +120,6 @@ class FireResult:
             },
         )
         return result
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "instance_id": self.instance_id,
-            "seq": self.seq,
-            "trigger": self.trigger,
-            "role": self.role,
-            "from": self.from_state,
-            "to": self.to_state,
-            "state": self.state,
-            "lock_version": self.lock_version,
-            "changes": dict(self.changes),
-            "assigned": dict(self.assigned),
-            "notifications": [n.to_json() for n in self.notifications],
-            "pending_effects": [p.to_json() for p in self.pending_effects],
-            "hash": self.hash,
-        }
-
-    @staticmethod
-    def from_json(raw: Mapping[str, Any], *, replayed: bool = False) -> FireResult:
-        return FireResult(
-            instance_id=raw["instance_id"],
-            seq=raw["seq"],
-            trigger=raw["trigger"],
-            role=raw["role"],
-            from_state=raw["from"],
-            to_state=raw["to"],
-            state=raw["state"],
-            lock_version=raw["lock_version"],
-            changes=raw["changes"],
-            assigned=raw["assigned"],
-            notifications=tuple(
-                Notification(tuple(n["roles"]), tuple(n["recipients"]), n["template"], n["message"], n["urgent"])
-                for n in raw["notifications"]
-            ),
-            pending_effects=tuple(PendingEffect(p["kind"], tuple(p["location"])) for p in raw["pending_effects"]),
-            hash=raw["hash"],
-            replayed=replayed,
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,23 +211,6 @@ class HistoryEntry:
     comment: str | None
     hash: str
     redacted: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "seq": self.seq,
-            "at": format_time(self.at),
-            "recorded_at": format_time(self.recorded_at),
-            "actor": self.actor,
-            "role": self.role,
-            "trigger": self.trigger,
-            "from": self.from_state,
-            "to": self.to_state,
-            "changes": None if self.changes is None else dict(self.changes),
-            "assigned": None if self.assigned is None else dict(self.assigned),
-            "comment": self.comment,
-            "hash": self.hash,
-            "redacted": self.redacted,
-        }
 
 
 InstanceStatus = Literal["ok", "broken", "redacted"]

@@ -41,8 +41,9 @@ from engine.results import Actor, AvailableTrigger, Explanation, FireResult, His
 from engine.runtime.commit import commit_fire, commit_start, event_payload
 from engine.runtime.judgement import evaluate_fire, evaluate_start
 from engine.runtime.machine import START, CompiledWorkflow, compile_workflow
+from engine.runtime.replies import fire_result_from_stored, start_from_stored, stored_fire_result, stored_start
 from engine.runtime.roles import available_triggers
-from engine.runtime.views import instance_view, record_from_json, security_event, view_json
+from engine.runtime.views import instance_view, security_event
 from engine.store.protocol import Store, UnitOfWork
 from engine.store.records import AccessEntry, DefinitionRecord, IdempotencyRecord, InstanceRecord, OutboxMessage, SecurityEvent
 from engine.time.calendars import Calendar
@@ -148,7 +149,7 @@ class Engine:
                     request_hash = _request_hash(START, actor, data, assign, comment)
                     kept = _kept(uow, scope, idempotency_key, request_hash)
                     if kept is not None:
-                        view = instance_view(cw, calendar, record_from_json(kept.result), now)
+                        view = instance_view(cw, calendar, start_from_stored(kept.result), now)
                         return dataclasses.replace(view, replayed=True)
                 step = evaluate_start(cw, actor, data=data, assign=assign, comment=comment, now=now, calendar=calendar)
                 # ids follow the wall clock, so listings keep the order instances were really
@@ -156,7 +157,7 @@ class Engine:
                 recorded = self._recorded(now)
                 record = commit_start(uow, self.hasher, cw, new_id(recorded), step, actor=actor, now=now, recorded_at=recorded)
                 if idempotency_key is not None:
-                    uow.add_idempotency_key(IdempotencyRecord(scope, idempotency_key, request_hash, view_json(record), record.id, now))
+                    uow.add_idempotency_key(IdempotencyRecord(scope, idempotency_key, request_hash, stored_start(record), record.id, now))
                 return instance_view(cw, calendar, record, now)
         except QaflowError as exc:
             self._log_rejection(exc, actor, None, workflow_id, START, now)
@@ -230,7 +231,7 @@ class Engine:
         scope, request_hash = f"fire:{record.id}", _request_hash(trigger, actor, data, assign, comment)
         kept = _kept(uow, scope, key, request_hash)
         if kept is not None:
-            return FireResult.from_json(kept.result, replayed=True)
+            return fire_result_from_stored(kept.result)
         if lock_version is not None and lock_version != record.lock_version:
             raise ConflictError(f"instance '{record.id}' is at lock_version {record.lock_version}, not {lock_version}")
         cw, calendar = self._compiled_for(uow, record.workflow, record.version, record.definition_hash)
@@ -247,7 +248,7 @@ class Engine:
             entries_of=uow.get_state_entries,
         )
         result = commit_fire(uow, self.hasher, cw, record, step, actor=actor, now=now, recorded_at=self._recorded(now))
-        uow.add_idempotency_key(IdempotencyRecord(scope, key, request_hash, result.to_json(), record.id, now))
+        uow.add_idempotency_key(IdempotencyRecord(scope, key, request_hash, stored_fire_result(result), record.id, now))
         return result
 
     # --- questions ---------------------------------------------------------------------

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
-from engine.canonical import format_time, parse_time
-from engine.errors import ConflictError, NotFoundError, QaflowError, TransitionRefusedError
+from engine.errors import ConflictError, NotFoundError, QaflowError, Reason, TransitionRefusedError
 from engine.results import Actor, InstanceView
 from engine.runtime.context import ComputedValues, EventContext, WorkingData, no_entries
 from engine.runtime.machine import CompiledWorkflow
@@ -43,53 +42,13 @@ def instance_view(
     )
 
 
-def view_json(record: InstanceRecord) -> dict[str, Any]:
-    """What an idempotent `start` keeps as its first result: the new instance row."""
-    return {
-        "id": record.id,
-        "workflow": record.workflow,
-        "version": record.version,
-        "definition_hash": record.definition_hash,
-        "state": record.state,
-        "data": dict(record.data),
-        "assignees": dict(record.assignees),
-        "lock_version": record.lock_version,
-        "last_seq": record.last_seq,
-        "last_hash": record.last_hash,
-        "created_at": format_time(record.created_at),
-        "updated_at": format_time(record.updated_at),
-        "parent_id": record.parent_id,
-    }
-
-
-def record_from_json(raw: Mapping[str, Any]) -> InstanceRecord:
-    """The inverse of `view_json` (holders and entry are not kept: a view shows neither)."""
-    return InstanceRecord(
-        raw["id"],
-        raw["workflow"],
-        raw["version"],
-        raw["definition_hash"],
-        raw["state"],
-        None,
-        raw["data"],
-        raw["assignees"],
-        {},
-        raw["lock_version"],
-        raw["last_seq"],
-        raw["last_hash"],
-        parse_time(raw["created_at"]),
-        parse_time(raw["updated_at"]),
-        raw["parent_id"],
-    )
-
-
 def security_event(
     exc: QaflowError, actor: Actor, instance_id: str | None, workflow: str | None, trigger: str, now: dt.datetime
 ) -> SecurityEvent | None:
     """The security-log entry for a rejected attempt, or None for errors that are not one
     (a broken stored definition is an operator's problem, not an attempt to refuse)."""
     if isinstance(exc, TransitionRefusedError):
-        kind, reasons = "refused", tuple(reason.to_json() for reason in exc.all_reasons)
+        kind, reasons = "refused", tuple(map(stored_reason, exc.all_reasons))
         workflow = exc.workflow or workflow
     elif isinstance(exc, ConflictError):
         kind, reasons = "conflict", ()
@@ -98,3 +57,17 @@ def security_event(
     else:
         return None
     return SecurityEvent(now, kind, actor.id, tuple(sorted(actor.roles)), instance_id, workflow, trigger, reasons, str(exc))
+
+
+def stored_reason(reason: Reason) -> dict[str, Any]:
+    """A reason as the security log keeps it: code and message, and what it names when it names one."""
+    kept: dict[str, Any] = {"code": reason.code, "message": reason.message}
+    if reason.role is not None:
+        kept["role"] = reason.role
+    if reason.field is not None:
+        kept["field"] = reason.field
+    if reason.roles:
+        kept["roles"] = list(reason.roles)
+    if reason.check is not None:
+        kept["check"] = reason.check
+    return kept

@@ -9,6 +9,7 @@ import click
 
 from engine import Issue, NotFoundError, Workflow, WorkflowValidationError, load_workflow, render_diagram, workflow_json_schema
 from qaflow.app import Settings
+from qaflow.presentation.build import issue_json
 
 PROGRAMME_FILE = "programme.yaml"
 
@@ -50,10 +51,7 @@ def validate(settings: Settings, paths: tuple[Path, ...], as_json: bool) -> None
     issues = check_files(files)
     errors = sum(issue.is_error for issue in issues)
     if as_json:
-        rows = [
-            {"path": i.path, "line": i.line, "col": i.col, "severity": i.severity, "code": i.code, "message": i.message} for i in issues
-        ]
-        click.echo(json.dumps(rows, indent=2))
+        click.echo(json.dumps([issue_json(issue) for issue in issues], indent=2))
     else:
         for issue in issues:
             colour = "red" if issue.is_error else "yellow"

@@ -8,14 +8,14 @@ code by `qaflow.cli`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
-from engine import Actor, Explanation, load_workflow, to_json_value
+from engine import Actor, load_workflow
 from qaflow.app import Settings
 from qaflow.commands.common import actor_options, data_options, echo_json, event_data
 from qaflow.commands.definitions import workflow_files
+from qaflow.presentation.build import available_json, explain_json, fire_json, start_json
 from qaflow.setvalues import parse_assignments
 
 
@@ -66,7 +66,7 @@ def start(
         version=definition.version,
     )
     if as_json:
-        echo_json({"id": view.id})
+        echo_json(start_json(view))
     else:
         click.echo(view.id)
 
@@ -109,7 +109,7 @@ def fire(
         lock_version=lock_version,
     )
     if as_json:
-        echo_json({**result.to_json(), "replayed": result.replayed})
+        echo_json(fire_json(result))
         return
     moved = f"{result.from_state} -> {result.to_state}" if result.to_state else f"stays {result.state}"
     again = " (replayed: nothing changed)" if result.replayed else ""
@@ -124,18 +124,7 @@ def fire(
 def available(settings: Settings, instance: str, actor_id: str, roles: tuple[str, ...], as_json: bool) -> None:
     """Triggers the actor may send to INSTANCE now (checks depend on the data: see `explain`)."""
     found = settings.engine().available(instance, Actor(actor_id, frozenset(roles)))
-    rows = [
-        {
-            "trigger": a.trigger,
-            "role": a.role,
-            "to": [t for t in a.targets],
-            "needs": list(a.needs),
-            "writes": list(a.writes),
-            "assigns": list(a.assigns),
-            "description": a.description,
-        }
-        for a in found
-    ]
+    rows = [available_json(option) for option in found]
     if as_json:
         echo_json(rows)
         return
@@ -143,26 +132,6 @@ def available(settings: Settings, instance: str, actor_id: str, roles: tuple[str
         targets = ", ".join(t or "(no change of state)" for t in option.targets)
         needs = f"; needs {', '.join(option.needs)}" if option.needs else ""
         click.echo(f"{option.trigger} as {option.role} -> {targets}{needs}")
-
-
-def explanation_json(found: Explanation) -> dict[str, Any]:
-    return {
-        "instance_id": found.instance_id,
-        "trigger": found.trigger,
-        "state": found.state,
-        "allowed": found.allowed,
-        "summary": found.summary(),
-        "reasons": [r.to_json() for r in found.reasons],
-        "candidates": [
-            {"transition": c.transition, "to": c.to, "allowed": c.allowed, "reasons": [r.to_json() for r in c.reasons]}
-            for c in found.candidates
-        ],
-        "role": found.role,
-        "transition": found.transition,
-        "to": found.to_state,
-        "changes": to_json_value(dict(found.changes)),
-        "notifications": [n.to_json() for n in found.notifications],
-    }
 
 
 @click.command()
@@ -188,7 +157,7 @@ def explain(
     data = event_data(engine.workflow_of(instance), sets, data_file)
     found = engine.explain(instance, trigger, Actor(actor_id, frozenset(roles)), data, parse_assignments(assigns, "--assign"))
     if as_json:
-        echo_json(explanation_json(found))
+        echo_json(explain_json(found))
     else:
         click.echo(found.summary())
 

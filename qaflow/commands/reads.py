@@ -7,32 +7,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import click
 
-from engine import HistoryEntry, InstanceView, format_time, to_json_value
+from engine import format_time
 from qaflow.app import Settings
 from qaflow.commands.common import echo_json, reader_of
 from qaflow.errors import UsageError
+from qaflow.presentation.build import history_json, is_refusal, list_row_json, outbox_json, show_json, verify_json
 from qaflow.setvalues import parse_assignments
 from storage import upgrade as upgrade_schema
-
-
-def show_json(view: InstanceView) -> dict[str, Any]:
-    return {
-        "id": view.id,
-        "workflow": view.workflow,
-        "version": view.version,
-        "state": view.state,
-        "data": to_json_value(dict(view.data)),
-        "assignees": dict(view.assignees),
-        "computed": to_json_value(dict(view.computed)),
-        "deadlines": [],
-        "parent": view.parent_id,
-        "children": [],
-        "lock_version": view.lock_version,
-    }
 
 
 @click.command()
@@ -56,12 +40,6 @@ def show(settings: Settings, instance: str, reader: str | None, as_json: bool) -
         click.echo(f"  ({name}) = {json.dumps(value, ensure_ascii=False)}")
 
 
-def history_json(entry: HistoryEntry) -> dict[str, Any]:
-    row = entry.to_json()
-    keys = ("seq", "at", "recorded_at", "actor", "role", "trigger", "from", "to", "changes", "assigned", "comment", "hash")
-    return {key: row[key] for key in keys}
-
-
 @click.command()
 @click.argument("instance")
 @click.option("--as", "reader", help="Who is reading, for the access log (default: the operating-system user).")
@@ -72,28 +50,12 @@ def history(settings: Settings, instance: str, reader: str | None, refusals: boo
     """The history of INSTANCE, one row per event."""
     engine = settings.engine()
     entries = engine.history(instance, reader=reader_of(reader))
-    rows: list[tuple[str, dict[str, Any]]] = [(row["at"], row) for row in map(history_json, entries)]
-    if refusals:
-        for event in engine.refusals(instance):
-            rows.append(
-                (
-                    format_time(event.at),
-                    {
-                        "at": format_time(event.at),
-                        "refused": True,
-                        "actor": event.actor,
-                        "trigger": event.trigger,
-                        "kind": event.kind,
-                        "message": event.message,
-                    },
-                )
-            )
-        rows.sort(key=lambda pair: pair[0])
+    rows = history_json(entries, engine.refusals(instance) if refusals else None)
     if as_json:
-        echo_json([row for _, row in rows])
+        echo_json(rows)
         return
-    for _, row in rows:
-        if row.get("refused"):
+    for row in rows:
+        if is_refusal(row):
             click.echo(f"   - {row['at']}  {row['actor']}  REFUSED {row['trigger']}: {row['message']}")
             continue
         moved = f"{row['from'] or '(start)'} -> {row['to']}" if row["to"] else f"{row['from']} (no change of state)"
@@ -123,17 +85,7 @@ def list_(
     """List instances, oldest first."""
     where = parse_assignments(wheres, "--where")
     records = settings.engine().instances(workflow=workflow, state=state, assignee=assignee, where=where, after=after, limit=limit)
-    rows = [
-        {
-            "id": r.id,
-            "workflow": r.workflow,
-            "version": r.version,
-            "state": r.state,
-            "lock_version": r.lock_version,
-            "updated_at": format_time(r.updated_at),
-        }
-        for r in records
-    ]
+    rows = [list_row_json(record) for record in records]
     if as_json:
         echo_json(rows)
         return
@@ -177,22 +129,7 @@ def verify(settings: Settings, instance: str | None, checkpoint_file: Path | Non
     if checkpoint_file is not None:
         checkpoint_file.write_text(json.dumps(engine.checkpoint(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
     if as_json:
-        echo_json(
-            {
-                "ok": report.ok and not findings,
-                "instances": [
-                    {
-                        "instance_id": c.instance_id,
-                        "status": c.status,
-                        "rows": c.rows,
-                        "first_bad_seq": c.first_bad_seq,
-                        "problem": c.problem,
-                    }
-                    for c in report.instances
-                ],
-                "checkpoint": [{"instance_id": f.instance_id, "seq": f.seq, "problem": f.problem} for f in findings],
-            }
-        )
+        echo_json(verify_json(report, findings))
     else:
         for check in report.broken:
             click.echo(f"BROKEN {check.instance_id}: row {check.first_bad_seq}: {check.problem}")
@@ -215,23 +152,7 @@ def verify(settings: Settings, instance: str | None, checkpoint_file: Path | Non
 def outbox(settings: Settings, pending: bool, as_json: bool) -> None:
     """Messages for people written by `notify` effects, oldest first."""
     messages = settings.engine().outbox(pending_only=pending)
-    rows = [
-        {
-            "id": m.id,
-            "instance_id": m.instance_id,
-            "seq": m.seq,
-            "status": m.status,
-            "roles": list(m.roles),
-            "recipients": list(m.recipients),
-            "template": m.template,
-            "message": m.message,
-            "urgent": m.urgent,
-            "created_at": format_time(m.created_at),
-            "not_after": format_time(m.not_after) if m.not_after else None,
-            "dedup_key": m.dedup_key,
-        }
-        for m in messages
-    ]
+    rows = [outbox_json(message) for message in messages]
     if as_json:
         echo_json(rows)
         return

@@ -1,4 +1,5 @@
-"""Every `--json` output matches its published schema in docs/cli-json/ (DESIGN §6)."""
+"""Every `--json` output matches its published schema in docs/cli-json/ (DESIGN §6), and the
+published schemas are what qaflow/presentation/shapes.py generates (`make cli-json`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from qaflow.cli import cli
+from qaflow.presentation.schemas import OUTPUTS, schema_text
 from tests.cli_support import start_args
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -108,3 +110,57 @@ def test_schemas_are_valid_and_listed() -> None:
     for path in sorted(SCHEMAS.glob("*.schema.json")):
         jsonschema.Draft202012Validator.check_schema(json.loads(path.read_text(encoding="utf-8")))
         assert path.name in listed
+
+
+def test_committed_schemas_are_the_generated_ones() -> None:
+    committed = {path.name for path in SCHEMAS.glob("*.schema.json")}
+    assert committed == {f"{name}.schema.json" for name in OUTPUTS}, "a schema file without a shape, or a shape without a file"
+    for name in OUTPUTS:
+        text = (SCHEMAS / f"{name}.schema.json").read_text(encoding="utf-8")
+        assert text == schema_text(name), f"docs/cli-json/{name}.schema.json is stale: run `make cli-json`"
+
+
+ROW = {
+    "seq": 1,
+    "at": "2026-03-02T09:55:15.000250Z",
+    "recorded_at": "2026-03-02T09:55:15.000250Z",
+    "actor": "qa-lead-1",
+    "role": "qa_lead",
+    "trigger": "@start",
+    "from": None,
+    "to": "selected",
+    "changes": {"ref": "B-1"},
+    "assigned": None,
+    "comment": None,
+    "hash": "0" * 64,
+}
+REFUSAL = {"at": "2026-03-02T09:55:15Z", "refused": True, "actor": "sw-12", "trigger": None, "kind": "refused", "message": "no"}
+
+
+@pytest.mark.parametrize(
+    ("bad", "why"),
+    [
+        ([{**ROW, "extra": 1}], "a history row is closed"),
+        ([{key: value for key, value in ROW.items() if key != "comment"}], "every key is required, null or not"),
+        ([{**ROW, "at": "2026-03-02T09:55:15+00:00"}], "times are UTC ending in Z"),
+        ([{**ROW, "hash": "ABC"}], "a hash is 64 lower-case hex digits"),
+        ([{**ROW, "seq": 0}], "rows count from 1"),
+        ([{**ROW, "assigned": {"auditor": 7}}], "assignees are ids"),
+        ([{**REFUSAL, "refused": False}], "a refusal says refused: true"),
+        ([{**REFUSAL, "seq": 3}], "a refusal has no seq"),
+    ],
+)
+def test_the_generated_history_schema_is_strict(bad: Any, why: str) -> None:
+    check("history", [ROW, REFUSAL])
+    with pytest.raises(jsonschema.ValidationError):
+        check("history", bad)
+
+
+def test_the_generated_schemas_keep_their_constraints() -> None:
+    issue = {"path": "a.yaml", "line": 1, "col": 1, "severity": "error", "code": "bad_value", "message": "m"}
+    check("validate", [issue])
+    for bad in ({**issue, "severity": "fatal"}, {**issue, "code": "Bad-Value"}, {**issue, "line": 0}):
+        with pytest.raises(jsonschema.ValidationError):
+            check("validate", [bad])
+    with pytest.raises(jsonschema.ValidationError):
+        check("start", {"id": ""})

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.canonical import CanonicalError, dumps, json_text, to_json_value
+from engine.canonical import CanonicalError, dumps, format_time, json_text, to_json_value
 from engine.history.chain import ChainHasher, RowDefinition, build_row, payload_bytes
 from engine.language.loader import load_workflow
 from engine.results import Actor
@@ -266,4 +266,4 @@ def test_history_reads_back_rows_and_payloads(chain: tuple[Engine, MemoryStore, 
     assert history[0].changes == {"approved": False, "rounds": 0, "ref": "B-1"}
     assert history[0].assigned == {"reviewer": "rv-1"}
     assert history[2].data == {"due_on": "2026-04-01"} and history[2].at == AT + dt.timedelta(minutes=10)
-    assert history[-1].to_json()["at"] == "2026-03-02T09:55:15.000250Z"
+    assert format_time(history[-1].at) == "2026-03-02T09:55:15.000250Z"

@@ -54,7 +54,7 @@ def run_cycle(store: Any) -> tuple[Engine, str]:
 
 def observed(engine: Engine, instance_id: str) -> tuple[Any, ...]:
     view = engine.show(instance_id)
-    history = [{**entry.to_json(), "hash": None} for entry in engine.history(instance_id)]
+    history = [dataclasses.replace(entry, hash="") for entry in engine.history(instance_id)]
     refusals = [(event.kind, event.actor, event.trigger, event.reasons) for event in engine.refusals(instance_id)]
     return (view.state, dict(view.data), dict(view.assignees), view.lock_version, view.last_seq, view.created_at), history, refusals
 
