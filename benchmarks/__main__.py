@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from benchmarks import p1_event, p2_persisted, p5_validate, p7_memory
+from benchmarks import p1_event, p2_persisted, p5_validate, p7_memory, p8_cli
 from benchmarks.harness import Figure
 
 
@@ -26,6 +26,7 @@ BENCHMARKS: dict[str, Callable[[bool], list[Figure]]] = {
     "P2": lambda quick: p2_persisted.run(),
     "P5": lambda quick: [p5_validate.run()],
     "P7": _p7,
+    "P8": lambda quick: p8_cli.run(),
 }
 
 

@@ -3,6 +3,9 @@
 The CLI is an operator's tool with direct database access: `--role` claims roles without
 any authentication (DESIGN §3.7), and `--now` moves the clock only with
 `--allow-clock-override` (§4.7).
+
+The runtime and the database code are imported when a command first asks for an engine, so
+the commands on workflow files alone (`validate`, `schema`, `diagram`) never load them.
 """
 
 from __future__ import annotations
@@ -11,10 +14,14 @@ import datetime as dt
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from engine import Clock, Engine, FixedClock, NotFoundError, Workflow, is_workflow_id, load_workflow
+from engine import NotFoundError, Workflow, is_workflow_id, load_workflow
 from qaflow.errors import UsageError
-from storage import SqlStore, open_store
+
+if TYPE_CHECKING:
+    from engine import Clock, Engine
+    from storage import SqlStore
 
 HISTORY_KEY_ENV = "QAFLOW_HISTORY_KEY"
 
@@ -30,6 +37,9 @@ class Settings:
     _stores: list[SqlStore] = field(default_factory=list)
 
     def engine(self) -> Engine:
+        from engine import Engine, FixedClock
+        from storage import open_store
+
         key = os.environ.get(HISTORY_KEY_ENV)
         clock: Clock | None = FixedClock(self.now) if self.now is not None else None
         store = open_store(self.db_url)

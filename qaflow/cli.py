@@ -4,23 +4,97 @@ Every command parses its arguments, calls one library function and renders the r
 A `QaflowError` becomes one line on stderr and its documented exit code (DESIGN §6):
 0 done; 1 refused or invalid; 2 usage; 3 not found; 4 conflict. `--debug` re-raises it.
 Anything else is a bug and keeps its traceback.
+
+The group is lazy (QUALITY.md P8): `COMMANDS` names each command's module and short help, so
+`qaflow --help` lists the commands without importing any of them (nor the engine, nor the
+database code), and a command's module is imported only when that command runs. The engine's
+errors are imported where an error is handled: a command that raised a `QaflowError` has
+loaded them already.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from engine import ConflictError, InvalidActorError, NotFoundError, QaflowError, WorkflowValidationError
-from qaflow.app import Settings, parse_now
-from qaflow.commands import definitions, events, reads
-from qaflow.errors import UsageError
+if TYPE_CHECKING:
+    from engine import QaflowError
+
+# name -> (module, attribute, short help), in the order the modules define them. The help is
+# the first sentence of the command's docstring, as click would shorten it; a test holds the
+# two equal, and checks that `qaflow --help` reads as it would with every command imported.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "validate": ("qaflow.commands.definitions", "validate", "Check workflow files (or folders of them) and list every problem."),
+    "schema": ("qaflow.commands.definitions", "schema", "Print the JSON Schema of workflow files (for editor completion)."),
+    "diagram": (
+        "qaflow.commands.definitions",
+        "diagram",
+        "Draw WORKFLOW's states and transitions (Mermaid stateDiagram-v2, or Graphviz DOT).",
+    ),
+    "deploy": (
+        "qaflow.commands.events",
+        "deploy",
+        "Store each workflow version in DIRECTORY (default: the workflows folder) that is not stored yet.",
+    ),
+    "start": (
+        "qaflow.commands.events",
+        "start",
+        "Start an instance of WORKFLOW (deploying the file's version if it is not stored yet); prints its id.",
+    ),
+    "fire": ("qaflow.commands.events", "fire", "Send TRIGGER to INSTANCE as a person in one or more roles."),
+    "available": (
+        "qaflow.commands.events",
+        "available",
+        "Triggers the actor may send to INSTANCE now (checks depend on the data: see `explain`).",
+    ),
+    "explain": ("qaflow.commands.events", "explain", "Whether TRIGGER would be taken now, and why or why not."),
+    "show": ("qaflow.commands.reads", "show", "Show INSTANCE: state, data, assignees and computed values."),
+    "history": ("qaflow.commands.reads", "history", "The history of INSTANCE, one row per event."),
+    "list": ("qaflow.commands.reads", "list_", "List instances, oldest first."),
+    "verify": (
+        "qaflow.commands.reads",
+        "verify",
+        "Recompute every history chain (or INSTANCE's) and compare replayed history with each instance.",
+    ),
+    "outbox": ("qaflow.commands.reads", "outbox", "Messages for people written by `notify` effects, oldest first."),
+    "db": ("qaflow.commands.reads", "db", "Database schema."),
+}
 
 
 class QaflowGroup(click.Group):
+    """A click group whose commands are imported on first use, listed from `COMMANDS` till then."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = self.commands.get(cmd_name)
+        if command is None and cmd_name in COMMANDS:
+            module, attribute, _ = COMMANDS[cmd_name]
+            # a module name from the literal table above, never one from the command line
+            command = getattr(importlib.import_module(module), attribute)
+            if not isinstance(command, click.Command):  # pragma: no cover - the table names commands
+                raise TypeError(f"{module}.{attribute} is not a click command")
+            self.add_command(command, cmd_name)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of `--help` as click writes it, taking the help of commands not imported yet from `COMMANDS`."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            # a stand-in with the table's help shortens it exactly as click shortens a docstring
+            command = self.commands.get(name) or click.Command(name, help=COMMANDS[name][2])
+            if not command.hidden:
+                rows.append((name, command.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
     def main(
         self,
         args: Sequence[str] | None = None,
@@ -47,7 +121,14 @@ class QaflowGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except QaflowError as exc:
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # main() above turns these into one line
+        except Exception as exc:
+            from engine import QaflowError, WorkflowValidationError
+            from qaflow.app import Settings
+
+            if not isinstance(exc, QaflowError):
+                raise
             if ctx.params.get("debug") or (isinstance(ctx.obj, Settings) and ctx.obj.debug):
                 raise
             if isinstance(exc, WorkflowValidationError):
@@ -64,6 +145,9 @@ def one_line(text: str) -> str:
 
 
 def exit_code(exc: QaflowError) -> int:
+    from engine import ConflictError, InvalidActorError, NotFoundError
+    from qaflow.errors import UsageError
+
     if isinstance(exc, (UsageError, InvalidActorError)):
         return 2
     if isinstance(exc, NotFoundError):
@@ -102,14 +186,12 @@ def cli(ctx: click.Context, workflows_dir: str, db_url: str, now: str | None, al
     The command line is an operator's tool with direct database access: --role claims roles
     without authentication.
     """
+    from qaflow.app import Settings, parse_now  # the engine's names, once a command runs
+
     if now is not None and not allow_clock_override:
         raise click.UsageError("--now moves the clock only with --allow-clock-override")
     ctx.obj = Settings(db_url=db_url, workflows_dir=workflows_dir, now=parse_now(now) if now else None, debug=debug)
     ctx.call_on_close(ctx.obj.close)
-
-
-for command in (definitions.validate, definitions.schema, definitions.diagram, *events.COMMANDS, *reads.COMMANDS):
-    cli.add_command(command)
 
 
 def main() -> None:

@@ -9,8 +9,10 @@ Public API:
 
 Modules: `tables` (the schema), `types` (UTC times, JSON text), `database` (engines, SQLite
 locking, error translation), `prepared` (statements compiled once, run on the driver's
-cursor), `store` (the unit of work), `migrate` (alembic, in code; `migrations/` holds the
-scripts).
+cursor), `store` (the unit of work), `revision` (the schema revision, read without alembic,
+for `open_store`'s check), `migrate` (alembic, in code; `migrations/` holds the scripts).
+`upgrade` and `check` import `migrate`, and so alembic, only when called: every
+command but `qaflow db` opens its store without loading alembic.
 Imports point one way: storage imports engine, never the reverse.
 """
 
@@ -22,7 +24,7 @@ from sqlalchemy.engine import URL
 
 from engine import StorageError
 from storage.database import create_database_engine, parse_url
-from storage.migrate import check, current, require_current, upgrade, upgrade_engine
+from storage.revision import current, require_current
 from storage.store import SqlStore, SqlUnitOfWork
 
 __all__ = [
@@ -56,6 +58,8 @@ def open_store(url: str | URL, *, migrate: bool = False, synchronous: str = "FUL
     engine = create_database_engine(parsed, synchronous=synchronous)
     try:
         if migrate:
+            from storage.migrate import upgrade_engine  # alembic, only when migrating
+
             upgrade_engine(engine)
         else:
             require_current(engine)
@@ -63,6 +67,20 @@ def open_store(url: str | URL, *, migrate: bool = False, synchronous: str = "FUL
         engine.dispose()
         raise
     return SqlStore(engine)
+
+
+def upgrade(url: str | URL, revision: str = "head") -> None:
+    """Migrate the database at `url` to `revision` (the newest by default); see `storage.migrate.upgrade`."""
+    from storage import migrate  # alembic loads here, for `qaflow db` only
+
+    migrate.upgrade(url, revision)
+
+
+def check(url: str | URL) -> None:
+    """`alembic check`: the migrated database matches `storage.tables` exactly; see `storage.migrate.check`."""
+    from storage import migrate
+
+    migrate.check(url)
 
 
 def _require_sqlite_file(url: URL) -> None:

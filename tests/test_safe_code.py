@@ -42,6 +42,8 @@ FORBIDDEN_NAMES = {"UnsafeLoader", "FullLoader", "Loader"}  # yaml loaders that 
 EXCEPTIONS: dict[tuple[str, str], str] = {
     ("engine/__init__.py", "import importlib"): "the lazy public API (PEP 562) imports its own modules on first use",
     ("engine/__init__.py", "importlib.import_module"): "only module names from the literal table _EXPORTS, never a name from YAML",
+    ("qaflow/cli.py", "import importlib"): "the lazy command group imports a command's module when that command runs (QUALITY P8)",
+    ("qaflow/cli.py", "importlib.import_module"): "only module names from the literal table COMMANDS, never a name from YAML or argv",
 }
 ALLOWED: set[tuple[str, str]] = set(EXCEPTIONS)
 

@@ -52,9 +52,14 @@ Scalar = StrictStr | StrictInt | Decimal | StrictBool
 
 
 class Spec(BaseModel):
-    """Base of every model: unknown keys are errors, nothing is coerced, nothing changes later."""
+    """Base of every model: unknown keys are errors, nothing is coerced, nothing changes later.
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+    `defer_build`: pydantic builds the validator when a model is first used, not when its
+    class is made, so the nested models are built once, inside `WorkflowSpec`'s validator,
+    rather than once each at import as well (command start-up, QUALITY.md P8).
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True, defer_build=True)
 
 
 class CalendarSpec(Spec):

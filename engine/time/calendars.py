@@ -3,15 +3,23 @@
 Bank holidays come from the `holidays` package (subdivisions ENG, SCT, NIR); closure days
 (a Christmas shutdown, say) are the deployment's and are passed in. Calendars are cached per
 (region, closures), since every event of every instance asks the same questions.
+
+`holidays` is imported when a calendar first needs a bank holiday (a weekday outside the
+closures), not when a workflow loads: most commands never count working days, and the
+package takes a noticeable part of a command's start-up. The United Kingdom's class is
+imported from its own module, because `holidays.country_holidays("GB")` imports every
+country module that sorts before it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import holidays
+if TYPE_CHECKING:
+    from holidays import HolidayBase
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -31,7 +39,7 @@ class Calendar:
             raise ValueError(f"unknown calendar region {region!r}; expected one of {', '.join(REGIONS)}")
         self.region = region
         self.closures = closures
-        self._bank_holidays = holidays.country_holidays("GB", subdiv=REGIONS[region])
+        self._loaded: HolidayBase | None = None
 
     @staticmethod
     @lru_cache(maxsize=32)
@@ -41,11 +49,21 @@ class Calendar:
     @property
     def version(self) -> str:
         """Recorded with computed due times, so a later change of holidays can be traced."""
+        import holidays
+
         package = getattr(holidays, "__version__", "unknown")
         return f"{self.region}/holidays-{package}/closures-{len(self.closures)}"
 
+    @property
+    def _bank_holidays(self) -> HolidayBase:
+        if self._loaded is None:
+            from holidays.countries.united_kingdom import UnitedKingdom
+
+            self._loaded = UnitedKingdom(subdiv=REGIONS[self.region])  # type: ignore[no-untyped-call]  # holidays leaves it untyped
+        return self._loaded
+
     def is_working_day(self, day: dt.date) -> bool:
-        return day.weekday() < 5 and day not in self._bank_holidays and day not in self.closures
+        return day.weekday() < 5 and day not in self.closures and day not in self._bank_holidays
 
     def add_working_days(self, day: dt.date, n: int) -> dt.date:
         """The Nth working day after `day` (before it when n < 0); `day` itself never counts."""

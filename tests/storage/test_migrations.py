@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from alembic import command
+from alembic.script import ScriptDirectory
 
 from engine.errors import StorageError
 from storage import check, create_database_engine, current, upgrade
-from storage.migrate import head, make_config
+from storage.migrate import MIGRATIONS, head, make_config
+from storage.revision import HEAD, REVISIONS
 from storage.tables import metadata
 
 TABLES = {
@@ -177,3 +179,10 @@ def test_migrations_ship_inside_the_package() -> None:
     versions = migrations / "versions"
     assert (versions / "0001_initial.py").is_file()
     assert (versions / "0002_postgresql_history_append_only.py").is_file()
+
+
+def test_the_revisions_known_without_alembic_are_alembics() -> None:
+    # open_store checks the schema against storage.revision, without importing alembic
+    scripts = ScriptDirectory(str(MIGRATIONS))
+    assert tuple(script.revision for script in reversed(list(scripts.walk_revisions()))) == REVISIONS
+    assert HEAD == head() == scripts.get_current_head()

@@ -184,6 +184,38 @@ def test_open_store_refuses_a_database_without_the_schema(tmp_path: Path) -> Non
         open_store(f"sqlite:///{path}")
 
 
+def test_open_store_checks_the_schema_without_the_write_lock(sqlite_url: str) -> None:
+    # DESIGN §4.10: the revision check is a read, so it goes ahead while a writer holds the lock
+    holder = sqlite3.connect(sa.make_url(sqlite_url).database or "", isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        store = open_store(sqlite_url)
+        try:
+            with store.unit_of_work(read_only=True) as uow:
+                assert uow.list_instances() == []
+        finally:
+            store.close()
+    finally:
+        holder.rollback()
+        holder.close()
+
+
+def test_open_store_reads_a_database_the_user_may_only_read(sqlite_url: str) -> None:
+    seeded = open_store(sqlite_url)
+    try:
+        seed(seeded, ID_A)
+    finally:
+        seeded.close()
+    # mode=ro is how SQLite opens a file without write permission (a test run as root still
+    # could write to a chmod 444 file)
+    store = open_store(f"sqlite:///file:{sa.make_url(sqlite_url).database}?mode=ro&uri=true")
+    try:
+        with store.unit_of_work(read_only=True) as uow:
+            assert uow.get_instance(ID_A) == instance(ID_A)
+    finally:
+        store.close()
+
+
 def test_open_store_can_migrate_a_new_database(tmp_path: Path) -> None:
     store = open_store(f"sqlite:///{tmp_path / 'new.db'}", migrate=True, synchronous="NORMAL")
     try:
