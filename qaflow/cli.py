@@ -78,8 +78,8 @@ def exit_code(exc: QaflowError) -> int:
     "--workflows",
     "workflows_dir",
     envvar="QAFLOW_WORKFLOWS",
-    default="workflows",
-    show_default=True,
+    default=None,
+    show_default="./workflows if it exists, else the installed catalogue",
     type=click.Path(file_okay=False),
     help="Folder of workflow files (or QAFLOW_WORKFLOWS).",
 )
@@ -96,7 +96,7 @@ def exit_code(exc: QaflowError) -> int:
 @click.option("--debug", is_flag=True, help="Show the traceback of an error instead of one line.")
 @click.version_option(package_name="qaflow")
 @click.pass_context
-def cli(ctx: click.Context, workflows_dir: str, db_url: str, now: str | None, allow_clock_override: bool, debug: bool) -> None:
+def cli(ctx: click.Context, workflows_dir: str | None, db_url: str, now: str | None, allow_clock_override: bool, debug: bool) -> None:
     """qaflow: quality-assurance workflows for children's social care, as YAML state machines.
 
     The command line is an operator's tool with direct database access: --role claims roles
@@ -108,7 +108,7 @@ def cli(ctx: click.Context, workflows_dir: str, db_url: str, now: str | None, al
     ctx.call_on_close(ctx.obj.close)
 
 
-for command in (definitions.validate, definitions.schema, definitions.diagram, *events.COMMANDS, *reads.COMMANDS):
+for command in (definitions.validate, definitions.schema, definitions.init, definitions.diagram, *events.COMMANDS, *reads.COMMANDS):
     cli.add_command(command)
 
 
