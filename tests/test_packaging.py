@@ -46,9 +46,7 @@ def test_the_listed_packages_are_the_tree() -> None:
     """pyproject.toml lists packages (find can't see qaflow.catalogue): every package, and every catalogue folder, is listed."""
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
     assert config["package-dir"] == {CATALOGUE: "workflows"}
-    in_tree = {
-        ".".join(init.parent.relative_to(ROOT).parts) for package in PACKAGES for init in (ROOT / package).rglob("__init__.py")
-    }
+    in_tree = {".".join(init.parent.relative_to(ROOT).parts) for package in PACKAGES for init in (ROOT / package).rglob("__init__.py")}
     catalogue = ROOT / "workflows"
     in_tree |= {CATALOGUE} | {
         ".".join((CATALOGUE, *d.relative_to(catalogue).parts)) for d in catalogue.rglob("*") if d.is_dir() and d.name != "__pycache__"
@@ -104,11 +102,8 @@ def test_the_wheel_carries_the_catalogue_and_the_licence(wheel: Path) -> None:
 
 
 def test_the_installed_packages_come_from_the_venv(installed: Installed) -> None:
-    done = run_checked(
-        [installed.venv / "bin" / "python", "-c", "import engine, storage, qaflow; print(engine.__file__, storage.__file__, qaflow.__file__)"],
-        cwd=installed.home,
-        env=installed.env,
-    )
+    where = "import engine, storage, qaflow; print(engine.__file__, storage.__file__, qaflow.__file__)"
+    done = run_checked([installed.venv / "bin" / "python", "-c", where], cwd=installed.home, env=installed.env)
     site = installed.venv.resolve()
     assert all(Path(p).resolve().is_relative_to(site) for p in done.stdout.split()), done.stdout
 
