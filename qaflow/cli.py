@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "diagram",
         "Draw WORKFLOW's states and transitions (Mermaid stateDiagram-v2, or Graphviz DOT).",
     ),
+    "init": ("qaflow.commands.definitions", "init", "Copy the shipped workflow catalogue into DIRECTORY (default: ./workflows) to edit."),
     "deploy": (
         "qaflow.commands.events",
         "deploy",
@@ -162,8 +163,8 @@ def exit_code(exc: QaflowError) -> int:
     "--workflows",
     "workflows_dir",
     envvar="QAFLOW_WORKFLOWS",
-    default="workflows",
-    show_default=True,
+    default=None,
+    show_default="./workflows if it exists, else the installed catalogue",
     type=click.Path(file_okay=False),
     help="Folder of workflow files (or QAFLOW_WORKFLOWS).",
 )
@@ -180,7 +181,7 @@ def exit_code(exc: QaflowError) -> int:
 @click.option("--debug", is_flag=True, help="Show the traceback of an error instead of one line.")
 @click.version_option(package_name="qaflow")
 @click.pass_context
-def cli(ctx: click.Context, workflows_dir: str, db_url: str, now: str | None, allow_clock_override: bool, debug: bool) -> None:
+def cli(ctx: click.Context, workflows_dir: str | None, db_url: str, now: str | None, allow_clock_override: bool, debug: bool) -> None:
     """qaflow: quality-assurance workflows for children's social care, as YAML state machines.
 
     The command line is an operator's tool with direct database access: --role claims roles

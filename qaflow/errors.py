@@ -5,3 +5,7 @@ from engine import QaflowError
 
 class UsageError(QaflowError):
     """A malformed argument or option value (exit 2)."""
+
+
+class InitRefusedError(QaflowError):
+    """`qaflow init` would overwrite a file (exit 1)."""

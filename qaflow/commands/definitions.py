@@ -1,4 +1,4 @@
-"""Commands about workflow files themselves: validate, schema, diagram."""
+"""Commands about workflow files themselves: validate, schema, diagram, and init (a copy of the catalogue)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from engine import Issue, NotFoundError, Workflow, WorkflowValidationError, load_workflow, render_diagram, workflow_json_schema
-from qaflow.app import Settings
+from qaflow.app import Settings, copy_catalogue
 from qaflow.presentation.build import issue_json
 
 PROGRAMME_FILE = "programme.yaml"
@@ -47,7 +47,8 @@ def validate(settings: Settings, paths: tuple[Path, ...], as_json: bool) -> None
     Each problem is one line, PATH:LINE:COL: error|warning [code] message. Exits 1 when
     there is an error.
     """
-    files = workflow_files(list(paths) or [Path(settings.workflows_dir)])
+    folder = None if paths else settings.workflows()
+    files = workflow_files(list(paths) if folder is None else [folder.path])
     issues = check_files(files)
     errors = sum(issue.is_error for issue in issues)
     if as_json:
@@ -57,7 +58,8 @@ def validate(settings: Settings, paths: tuple[Path, ...], as_json: bool) -> None
             colour = "red" if issue.is_error else "yellow"
             click.echo(f"{issue.path}:{issue.line}:{issue.col}: {click.style(issue.severity, fg=colour)} [{issue.code}] {issue.message}")
         warnings = len(issues) - errors
-        click.echo(f"{len(files)} file(s) checked: {errors} error(s), {warnings} warning(s)", err=True)
+        where = "" if folder is None else f" in {folder.describe()}"
+        click.echo(f"{len(files)} file(s) checked{where}: {errors} error(s), {warnings} warning(s)", err=True)
     if errors:
         raise SystemExit(1)
 
@@ -68,11 +70,11 @@ def schema() -> None:
     click.echo(json.dumps(workflow_json_schema(), indent=2, sort_keys=True))
 
 
-def find_workflow(name: str, workflows_dir: str) -> Workflow:
+def find_workflow(name: str, settings: Settings) -> Workflow:
     """A workflow by id (in the workflows folder) or by path."""
     path = Path(name)
     if not path.suffix:
-        path = Path(workflows_dir) / f"{name}.yaml"
+        path = settings.workflows().path / f"{name}.yaml"
     if not path.is_file():
         raise NotFoundError(f"no workflow '{name}': {path} does not exist")
     return load_workflow(path)
@@ -85,9 +87,23 @@ def find_workflow(name: str, workflows_dir: str) -> Workflow:
 def diagram(settings: Settings, workflow: str, fmt: str) -> None:
     """Draw WORKFLOW's states and transitions (Mermaid stateDiagram-v2, or Graphviz DOT)."""
     try:
-        loaded = find_workflow(workflow, settings.workflows_dir)
+        loaded = find_workflow(workflow, settings)
     except WorkflowValidationError as exc:
         for issue in exc.issues:
             click.echo(str(issue), err=True)
         raise SystemExit(1) from exc
     click.echo(render_diagram(loaded.spec, fmt), nl=False)
+
+
+@click.command()
+@click.argument("directory", required=False, default="workflows", type=click.Path(file_okay=False, path_type=Path))
+def init(directory: Path) -> None:
+    """Copy the shipped workflow catalogue into DIRECTORY (default: ./workflows) to edit.
+
+    Creates the folder; refuses, copying nothing, if any file it would write already exists.
+    Prints each file written.
+    """
+    written = copy_catalogue(directory)
+    for path in written:
+        click.echo(str(path))
+    click.echo(f"{len(written)} file(s) written to {directory}; check them with: qaflow validate {directory}", err=True)

@@ -28,7 +28,7 @@ def deploy(settings: Settings, directory: Path | None) -> None:
     A version already stored with a different definition is refused: bump `version`.
     """
     engine = settings.engine()
-    for path in workflow_files([directory or Path(settings.workflows_dir)]):
+    for path in workflow_files([directory or settings.workflows().path]):
         workflow = load_workflow(path)
         record = engine.deploy(workflow)
         click.echo(f"{record.workflow} version {record.version} {record.hash[:12]}")

@@ -3,9 +3,12 @@
 # Every step is a plain `qaflow` command, printed before it runs, so it can be copied.
 # The clock is set with --now (--allow-clock-override) so the dates tell a story.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.."  # the folder that holds workflows/: a checkout, or where `qaflow init` copied it
 
-QAFLOW=${QAFLOW:-.venv/bin/qaflow}
+# the checkout's own qaflow when there is one, else the one on PATH
+if [ -z "${QAFLOW:-}" ]; then
+  if [ -x .venv/bin/qaflow ]; then QAFLOW=.venv/bin/qaflow; else QAFLOW=qaflow; fi
+fi
 DB_FILE=${DB_FILE:-qaflow-demo.db}
 export QAFLOW_DB="sqlite:///$DB_FILE"
 rm -f "$DB_FILE" "$DB_FILE-wal" "$DB_FILE-shm"
@@ -71,8 +74,8 @@ cat <<EOT
 
 Done: case file audit $ID went from selection to closure in $DB_FILE.
 Next:
-  - try other routes: .venv/bin/qaflow --db sqlite:///$DB_FILE explain $ID withdraw --as qa-lead-1 --role qa_lead
-  - draw the process:  .venv/bin/qaflow diagram case_file_audit
+  - try other routes: $QAFLOW --db sqlite:///$DB_FILE explain $ID withdraw --as qa-lead-1 --role qa_lead
+  - draw the process:  $QAFLOW diagram case_file_audit
   - change the process: edit workflows/case_file_audit.yaml, bump its version, run
-    .venv/bin/qaflow validate workflows (docs/authoring.md explains the language)
+    $QAFLOW validate workflows (docs/authoring.md explains the language)
 EOT
