@@ -90,6 +90,7 @@ def _text(value: str | None) -> str:
 
 
 def row_bytes(
+    *,
     instance_id: str,
     seq: int,
     at: str,
@@ -341,20 +342,20 @@ def verify_instance(
             return broken(expected, "the row belongs to another instance or workflow")
         try:
             rebuilt = row_bytes(
-                row.instance_id,
-                row.seq,
-                format_time(row.at),
-                format_time(row.recorded_at),
-                row.actor,
-                row.role,
-                row.trigger,
-                row.from_state,
-                row.to_state,
-                row.workflow,
-                row.version,
-                row.definition_hash,
-                row.payload_hash,
-                row.previous_hash,
+                instance_id=row.instance_id,
+                seq=row.seq,
+                at=format_time(row.at),
+                recorded_at=format_time(row.recorded_at),
+                actor=row.actor,
+                role=row.role,
+                trigger=row.trigger,
+                from_state=row.from_state,
+                to_state=row.to_state,
+                workflow=row.workflow,
+                version=row.version,
+                definition_hash=row.definition_hash,
+                payload_hash=row.payload_hash,
+                previous_hash=row.previous_hash,
             )
         except ValueError as exc:
             return broken(expected, f"the row's columns are not well formed ({exc})")

@@ -148,7 +148,7 @@ def separation_kept(j: Judging) -> Sequence[Reason]:
                 break
         else:
             return _PASS
-    return separation_reasons(j.cw, j.actor, role, j.is_system, j.assignees, j.holders, assigned)
+    return separation_reasons(j.cw, j.actor, role, is_system=j.is_system, assignees_after=j.assignees, holders=j.holders, assigned=assigned)
 
 
 def required_given(j: Judging) -> Sequence[Reason]:

@@ -35,6 +35,7 @@ def run_effects(
     effects: tuple[CompiledEffect, ...],
     work: WorkingData,
     ctx: EventContext,
+    *,
     trigger: str,
     instance_id: str | None,
     entered_state: str | None,

@@ -105,10 +105,10 @@ class Engine:
         workflow_id: str,
         actor: Actor,
         data: Mapping[str, Any] | None = None,
+        *,
         assign: Mapping[str, str] | None = None,
         comment: str | None = None,
         idempotency_key: str | None = None,
-        *,
         version: int | None = None,
     ) -> InstanceView:
         """Start an instance of the latest deployed version of `workflow_id` (or `version`).
@@ -126,6 +126,7 @@ class Engine:
         trigger: str,
         actor: Actor,
         data: Mapping[str, Any] | None = None,
+        *,
         assign: Mapping[str, str] | None = None,
         comment: str | None = None,
         idempotency_key: str | None = None,
@@ -142,7 +143,13 @@ class Engine:
         return self.events.fire(instance_id, trigger, actor, data, assign, comment, idempotency_key, lock_version)
 
     def explain(
-        self, instance_id: str, trigger: str, actor: Actor, data: Mapping[str, Any] | None = None, assign: Mapping[str, str] | None = None
+        self,
+        instance_id: str,
+        trigger: str,
+        actor: Actor,
+        data: Mapping[str, Any] | None = None,
+        *,
+        assign: Mapping[str, str] | None = None,
     ) -> Explanation:
         """Whether `trigger` would be taken now (with `data` and `assign`), every candidate's
         reasons, and what would happen. Changes nothing and logs nothing.

@@ -116,7 +116,16 @@ def evaluate_fire(
         effects = rule.effects + cw.states[target].on_enter if target is not None else rule.effects
     records: list[StepRecord] = []
     if effects:
-        run_effects(cw, effects, work, judging.context(), trigger, record.id, target if entered else None, records)
+        run_effects(
+            cw,
+            effects,
+            work,
+            judging.context(),
+            trigger=trigger,
+            instance_id=record.id,
+            entered_state=target if entered else None,
+            records=records,
+        )
     source = record.state
     state = cw.move(source, trigger, target if entered else None)
     if state != (target if entered else source):
@@ -188,7 +197,16 @@ def evaluate_start(
     if reasons:
         raise TransitionRefusedError(trigger, None, (), (CandidateReport(0, cw.initial, False, reasons),), cw.id)
     records: list[StepRecord] = []
-    run_effects(cw, cw.states[cw.initial].on_enter, work, judging.context(), trigger, None, cw.initial, records)
+    run_effects(
+        cw,
+        cw.states[cw.initial].on_enter,
+        work,
+        judging.context(),
+        trigger=trigger,
+        instance_id=None,
+        entered_state=cw.initial,
+        records=records,
+    )
     return Step(
         rule=rule,
         role=role or "",

@@ -61,6 +61,7 @@ def separation_reasons(
     cw: CompiledWorkflow,
     actor: Actor,
     role: str,
+    *,
     is_system: bool,
     assignees_after: Mapping[str, str],
     holders: Mapping[str, tuple[str, ...]],
@@ -108,7 +109,9 @@ def available_triggers(cw: CompiledWorkflow, record: InstanceRecord, actor: Acto
             (rule, role)
             for rule in cw.candidates.get((trigger, record.state), ())
             if (role := held_role(cw, rule.by, actor, is_system, record.assignees)) is not None
-            and not separation_reasons(cw, actor, role, is_system, record.assignees, record.holders, {})
+            and not separation_reasons(
+                cw, actor, role, is_system=is_system, assignees_after=record.assignees, holders=record.holders, assigned={}
+            )
         ]
         if not held:
             continue

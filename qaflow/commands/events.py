@@ -61,7 +61,7 @@ def start(
         workflow,
         Actor(actor_id, frozenset(roles)),
         data,
-        parse_assignments(assigns, "--assign"),
+        assign=parse_assignments(assigns, "--assign"),
         idempotency_key=key,
         version=definition.version,
     )
@@ -103,8 +103,8 @@ def fire(
         trigger,
         Actor(actor_id, frozenset(roles)),
         data,
-        parse_assignments(assigns, "--assign"),
-        comment,
+        assign=parse_assignments(assigns, "--assign"),
+        comment=comment,
         idempotency_key=key,
         lock_version=lock_version,
     )
@@ -155,7 +155,7 @@ def explain(
     """Whether TRIGGER would be taken now, and why or why not. Exits 0 whenever it answers."""
     engine = settings.engine()
     data = event_data(engine.workflow_of(instance), sets, data_file)
-    found = engine.explain(instance, trigger, Actor(actor_id, frozenset(roles)), data, parse_assignments(assigns, "--assign"))
+    found = engine.explain(instance, trigger, Actor(actor_id, frozenset(roles)), data, assign=parse_assignments(assigns, "--assign"))
     if as_json:
         echo_json(explain_json(found))
     else:

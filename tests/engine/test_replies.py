@@ -71,16 +71,19 @@ def test_the_engine_keeps_the_stored_form_and_replays_it() -> None:
     store = MemoryStore()
     engine = Engine(store, clock=FixedClock(dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)))
     engine.deploy(load_workflow(WORKFLOW))
-    view = engine.start("case_file_audit", QA_LEAD, CASE, {"practitioner": "sw-12", "team_manager": "tm-3"}, idempotency_key="s1")
-    args: tuple[Any, ...] = (view.id, "allocate", QA_LEAD, {"auditor_trained": True}, {"auditor": "aud-7"})
-    first = engine.fire(*args, idempotency_key="f1")
+    view = engine.start("case_file_audit", QA_LEAD, CASE, assign={"practitioner": "sw-12", "team_manager": "tm-3"}, idempotency_key="s1")
+    args: tuple[Any, ...] = (view.id, "allocate", QA_LEAD, {"auditor_trained": True})
+    first = engine.fire(*args, assign={"auditor": "aud-7"}, idempotency_key="f1")
     with store.unit_of_work(read_only=True) as uow:
         kept_fire = uow.get_idempotency_key(f"fire:{view.id}", "f1")
         kept_start = uow.get_idempotency_key("start:case_file_audit", "s1")
     assert kept_fire is not None and kept_start is not None
     assert kept_fire.result == stored_fire_result(first) and list(kept_fire.result) == list(KEPT_FIRE)
     assert list(kept_start.result) == list(KEPT_START)
-    again = engine.fire(*args, idempotency_key="f1")
+    again = engine.fire(*args, assign={"auditor": "aud-7"}, idempotency_key="f1")
     assert again.replayed and not first.replayed
     assert stored_fire_result(again) == stored_fire_result(first)
-    assert engine.start("case_file_audit", QA_LEAD, CASE, {"practitioner": "sw-12", "team_manager": "tm-3"}, idempotency_key="s1").replayed
+    again_start = engine.start(
+        "case_file_audit", QA_LEAD, CASE, assign={"practitioner": "sw-12", "team_manager": "tm-3"}, idempotency_key="s1"
+    )
+    assert again_start.replayed
