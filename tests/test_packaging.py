@@ -121,6 +121,23 @@ def test_the_installed_qaflow_works_outside_a_checkout(installed: Installed) -> 
     assert installed.qaflow("verify").stdout == "1 instance(s) checked: 0 broken, 0 redacted\n"
 
 
+def test_the_walkthrough_runs_from_a_councils_own_copy(installed: Installed) -> None:
+    # `qaflow init councils/north`, then the main job from that copy: the script finds its
+    # workflows and example data beside itself, wherever the copy is
+    installed.qaflow("init", "councils/north")
+    script = installed.home / "councils" / "north" / "examples" / "case_file_audit_walkthrough.sh"
+    env = {**installed.env, "PATH": f"{installed.venv / 'bin'}{os.pathsep}{installed.env.get('PATH', '')}"}
+    env.pop("QAFLOW_DB")
+    done = run_checked(["bash", script], cwd=installed.home, env=env)
+    assert "went from selection to closure" in done.stdout
+    assert (installed.home / "councils" / "qaflow-demo.db").exists()
+
+
+def test_the_wheel_is_typed(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {"engine/py.typed", "storage/py.typed", "qaflow/py.typed"} <= names
+
+
 def test_init_then_validate_the_copy(installed: Installed) -> None:
     done = installed.qaflow("init", "council-workflows")
     written = {Path(line).relative_to("council-workflows").as_posix() for line in done.stdout.splitlines()}

@@ -3,7 +3,11 @@
 # Every step is a plain `qaflow` command, printed before it runs, so it can be copied.
 # The clock is set with --now (--allow-clock-override) so the dates tell a story.
 set -euo pipefail
-cd "$(dirname "$0")/../.."  # the folder that holds workflows/: a checkout, or where `qaflow init` copied it
+# The workflows folder is the one this script sits in (a checkout's workflows/, or wherever
+# `qaflow init DIR` copied the catalogue); the demo database goes in the folder holding it.
+WORKFLOWS_DIR=$(cd "$(dirname "$0")/.." && pwd)
+export QAFLOW_WORKFLOWS="$WORKFLOWS_DIR"
+cd "$WORKFLOWS_DIR/.."
 
 # the checkout's own qaflow when there is one, else the one on PATH
 if [ -z "${QAFLOW:-}" ]; then
@@ -54,7 +58,7 @@ say "12 March: the reflective discussion is held" 2026-03-12 \
   fire "$ID" record_discussion --as aud-7 --role auditor --set meeting_held=true --set "attendees=[sw-12, aud-7]" \
   --set "discussion_note=Walked through the child's journey together."
 say "15 March: findings drafted (graded Good)" 2026-03-15 \
-  fire "$ID" draft_findings --as aud-7 --role auditor --data-file workflows/examples/case_file_audit_findings.yaml
+  fire "$ID" draft_findings --as aud-7 --role auditor --data-file "$WORKFLOWS_DIR/examples/case_file_audit_findings.yaml"
 say "16 March: findings shared with the practitioner and team manager (no surprises)" 2026-03-16 \
   fire "$ID" share_findings --as aud-7 --role auditor
 say "17 March: the practitioner agrees" 2026-03-17 fire "$ID" respond --as sw-12 --role practitioner --set practitioner_response=agree
@@ -76,6 +80,7 @@ Done: case file audit $ID went from selection to closure in $DB_FILE.
 Next:
   - try other routes: $QAFLOW --db sqlite:///$DB_FILE explain $ID withdraw --as qa-lead-1 --role qa_lead
   - draw the process:  $QAFLOW diagram case_file_audit
-  - change the process: edit workflows/case_file_audit.yaml, bump its version, run
-    $QAFLOW validate workflows (docs/authoring.md explains the language)
+  - change the process: edit $WORKFLOWS_DIR/case_file_audit.yaml, bump its version, run
+    $QAFLOW validate $WORKFLOWS_DIR (the authoring guide, docs/authoring.md in qaflow's
+    source, explains the language)
 EOT
