@@ -107,3 +107,6 @@ def init(directory: Path) -> None:
     for path in written:
         click.echo(str(path))
     click.echo(f"{len(written)} file(s) written to {directory}; check them with: qaflow validate {directory}", err=True)
+
+
+COMMANDS = [validate, schema, init, diagram]

@@ -84,14 +84,14 @@ def test_every_command_is_in_the_table_under_its_own_name() -> None:
         command = getattr(modules[module], attribute)
         assert command.name == name
         assert short_help == command.get_short_help_str(limit=10_000), f"COMMANDS[{name!r}] differs from the command's help"
-    every = [definitions.validate, definitions.schema, definitions.diagram, *events.COMMANDS, *reads.COMMANDS]
+    every = [*definitions.COMMANDS, *events.COMMANDS, *reads.COMMANDS]
     assert sorted(COMMANDS) == sorted(command.name for command in every)
 
 
 @pytest.mark.parametrize("width", [80, 100, 200])
 def test_help_lists_the_commands_as_click_would_with_every_command_imported(width: int) -> None:
     eager = click.Group(name=cli.name, params=cli.params, help=cli.help, context_settings=cli.context_settings)
-    for command in [definitions.validate, definitions.schema, definitions.diagram, *events.COMMANDS, *reads.COMMANDS]:
+    for command in [*definitions.COMMANDS, *events.COMMANDS, *reads.COMMANDS]:
         eager.add_command(command)
     lazy = type(cli)(name=cli.name, params=cli.params, help=cli.help, context_settings=cli.context_settings)
     expected = CliRunner().invoke(eager, ["--help"], terminal_width=width)
