@@ -29,7 +29,6 @@ from engine.expressions.typerules import (
     assignable,
     can_equal,
     can_order,
-    did_you_mean,
     is_boolean,
     is_enumerated,
     is_numeric,
@@ -54,6 +53,7 @@ from engine.expressions.types import (
     ScaleType,
     Type,
 )
+from engine.suggest import did_you_mean
 from engine.time.durations import Duration, parse_duration
 
 _CONST_TYPES: dict[type, Type] = {bool: BOOLEAN, int: INTEGER, str: STRING, type(None): NONE}

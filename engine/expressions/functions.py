@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from engine.expressions import timemath
 from engine.expressions.scope import CallSite, Checked, FunctionRegistry, Signature
 from engine.expressions.typed import TConst
-from engine.expressions.typerules import can_equal, did_you_mean, is_enumerated, is_stringy, is_wild
+from engine.expressions.typerules import can_equal, is_enumerated, is_stringy, is_wild
 from engine.expressions.types import (
     ANY,
     BOOLEAN,
@@ -30,6 +30,7 @@ from engine.expressions.types import (
     Type,
 )
 from engine.expressions.values import ExpressionRuntimeError, is_set
+from engine.suggest import did_you_mean
 from engine.time.calendars import LONDON
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from engine.errors import ExpressionError
 from engine.expressions.scope import Scope
 from engine.expressions.syntax import Path
 from engine.expressions.typed import ReadSource, TRead
-from engine.expressions.typerules import StateType, did_you_mean
+from engine.expressions.typerules import StateType
 from engine.expressions.types import (
     ANY,
     BOOLEAN,
@@ -25,6 +25,7 @@ from engine.expressions.types import (
     ObjectType,
     Type,
 )
+from engine.suggest import did_you_mean
 
 RESERVED_NAMES = frozenset({"params", "actor", "assignees", "parent", "item", "state", "deadlines"})
 _LITERAL_NAMES = ("True", "False", "None")

@@ -7,8 +7,6 @@ text, enumeration and scale values are all strings, but two different scales nev
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from engine.errors import ExpressionError
@@ -30,6 +28,7 @@ from engine.expressions.types import (
     ScaleType,
     Type,
 )
+from engine.suggest import did_you_mean
 
 
 @dataclass(frozen=True)
@@ -145,12 +144,6 @@ def join(left: Type, right: Type) -> Type | None:
     if assignable(right, left):
         return left
     return None
-
-
-def did_you_mean(word: str, candidates: Iterable[str]) -> str:
-    """The hint "; did you mean 'x'?" for the closest candidate, or nothing."""
-    close = difflib.get_close_matches(word, sorted(set(candidates)), n=1)
-    return f"; did you mean '{close[0]}'?" if close else ""
 
 
 def not_a_member(value: str, type_: EnumType | ScaleType, offset: int) -> ExpressionError:

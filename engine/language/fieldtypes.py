@@ -16,7 +16,7 @@ from decimal import Decimal
 from functools import cache, cached_property
 from typing import Annotated, Any, Literal, NotRequired, Optional, Required
 
-from pydantic import BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, StrictStr, TypeAdapter
+from pydantic import BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, StrictStr, TypeAdapter, ValidationError
 from pydantic_core import PydanticCustomError, SchemaError
 from typing_extensions import TypedDict
 
@@ -24,6 +24,7 @@ from engine.canonical import parse_time
 from engine.errors import DurationError, Loc
 from engine.expressions import types as T
 from engine.language.definition import FieldSpec
+from engine.suggest import did_you_mean
 from engine.time.durations import Duration, parse_duration
 
 PRIMITIVES = ("string", "text", "integer", "number", "boolean", "date", "datetime", "duration")
@@ -234,11 +235,7 @@ class FieldTypeBuilder:
         known = name in PRIMITIVES or name in CONTAINERS or name in self.scales or name in self.named
         if not known:
             choices = [*PRIMITIVES, *CONTAINERS, *self.scales, *self.named]
-            from difflib import get_close_matches
-
-            close = get_close_matches(name, choices, n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            self.report((*loc, "type"), "unknown_type", f"unknown type '{name}'{hint}")
+            self.report((*loc, "type"), "unknown_type", f"unknown type '{name}'{did_you_mean(name, choices)}")
             return False
         fine = True
         if name in ("list", "map") and spec.items is None:
@@ -294,6 +291,22 @@ def _bound_fits(type_name: str, value: Any) -> bool:
 
 def _bound(value: Any) -> Any:
     return _date(value) if isinstance(value, str) else value
+
+
+# --- pydantic's messages in our words ---------------------------------------------------
+
+
+def error_message(error: Mapping[str, Any]) -> str:
+    """One pydantic error's message as qaflow words it ("expected ...", not "Input should be ...")."""
+    return str(error["msg"]).replace("Input should be", "expected")
+
+
+def validation_message(exc: ValidationError) -> str:
+    """The first problem of a failed validation, with where it is inside the value."""
+    error = exc.errors(include_url=False)[0]
+    where = ".".join(str(part) for part in error["loc"] if not str(part).startswith(("literal[", "function-")))
+    message = error_message(error)
+    return f"{where}: {message}" if where else message
 
 
 # --- reviving stored values -------------------------------------------------------------

@@ -10,7 +10,6 @@ duration parsed, keyed by where it was written.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable
 from decimal import Decimal
@@ -37,9 +36,10 @@ from engine.language.definition import (
     SpawnEffect,
     WorkflowSpec,
 )
-from engine.language.fieldtypes import FieldType, FieldTypeBuilder, Report
+from engine.language.fieldtypes import FieldType, FieldTypeBuilder, Report, validation_message
 from engine.language.workflow import Workflow
 from engine.language.yamlsource import Mark, SourceDocument
+from engine.suggest import did_you_mean
 from engine.time.durations import Duration, parse_duration
 
 NAME = re.compile(r"[a-z][a-z0-9_]*")
@@ -74,9 +74,7 @@ class WorkflowChecker:
         self.doc.add(loc, code, message, key=True, severity="warning")
 
     def unknown(self, loc: Loc, code: str, kind: str, name: str, choices: Iterable[str], *, key: bool = False) -> None:
-        close = difflib.get_close_matches(name, list(choices), n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
-        self.error(loc, code, f"unknown {kind} '{name}'{hint}", key=key)
+        self.error(loc, code, f"unknown {kind} '{name}'{did_you_mean(name, choices)}", key=key)
 
     # --- the stages ----------------------------------------------------------------------
 
@@ -194,7 +192,7 @@ class WorkflowChecker:
             try:
                 self.params[name] = field_type.validate(value)
             except ValidationError as exc:
-                self.error(value_loc, "bad_param", f"param '{name}': {_first_message(exc)}")
+                self.error(value_loc, "bad_param", f"param '{name}': {validation_message(exc)}")
                 continue
             self.param_types[name] = field_type.type
 
@@ -230,7 +228,7 @@ class WorkflowChecker:
         try:
             field_type.validate(default)
         except ValidationError as exc:
-            self.error(default_loc, "bad_default", f"the default does not fit the field: {_first_message(exc)}")
+            self.error(default_loc, "bad_default", f"the default does not fit the field: {validation_message(exc)}")
 
     def _scope(self, item: T.Type | None = None) -> Scope:
         # A declaration that failed to build is reported where it is declared; it still
@@ -368,7 +366,7 @@ class WorkflowChecker:
             try:
                 field_type.validate(raw)
             except ValidationError as exc:
-                self.error(loc, "bad_value", f"{_first_message(exc)}")
+                self.error(loc, "bad_value", f"{validation_message(exc)}")
 
     def _check_guarded(self, loc: Loc, guarded: Guarded, *, is_start: bool) -> None:
         for position, role in enumerate(guarded.by):
@@ -405,8 +403,7 @@ class WorkflowChecker:
                 continue
             mark = self.doc.mark_in_string(loc, match.start(1))
             choices = [*self.spec.fields, *(f"params.{p}" for p in self.spec.params)]
-            close = difflib.get_close_matches(name, choices, n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
+            hint = did_you_mean(name, choices)
             self.doc.issues.append(_issue(self.doc.path, mark, "unknown_placeholder", f"'{{{name}}}' names no field or param{hint}", loc))
 
     def _check_start(self) -> None:
@@ -578,13 +575,6 @@ def _infer_param_type(value: Any) -> str | None:
     if isinstance(value, Decimal):
         return "number"
     return None
-
-
-def _first_message(exc: ValidationError) -> str:
-    error = exc.errors(include_url=False)[0]
-    where = ".".join(str(part) for part in error["loc"] if not str(part).startswith(("literal[", "function-")))
-    message = str(error["msg"]).replace("Input should be", "expected")
-    return f"{where}: {message}" if where else message
 
 
 def _issue(path: str, mark: Mark, code: str, message: str, loc: Loc) -> Issue:

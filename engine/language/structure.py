@@ -8,7 +8,6 @@ with a message that names the key and, for a misspelt key, the nearest allowed o
 
 from __future__ import annotations
 
-import difflib
 import types
 import typing
 from typing import Any, Union, get_args, get_origin
@@ -17,7 +16,9 @@ from pydantic import BaseModel, ValidationError
 
 from engine.errors import Loc
 from engine.language.definition import EFFECT_KINDS, WorkflowSpec
+from engine.language.fieldtypes import error_message
 from engine.language.yamlsource import SourceDocument
+from engine.suggest import did_you_mean
 
 _TYPE_NAMES = {
     "string_type": "a string",
@@ -78,8 +79,7 @@ def _describe(error: Any, loc: Loc, leftover: list[Any]) -> tuple[str, str, bool
     if kind == "extra_forbidden":
         name = str(loc[-1])
         allowed = sorted(allowed_keys(loc[:-1]))
-        close = difflib.get_close_matches(name, allowed, n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else f"; allowed keys: {', '.join(allowed)}"
+        hint = did_you_mean(name, allowed) or f"; allowed keys: {', '.join(allowed)}"
         return "unknown_key", f"unknown key '{name}'{hint}", True
     if kind in ("union_tag_not_found", "union_tag_invalid"):
         kinds = ", ".join(EFFECT_KINDS)
@@ -90,14 +90,13 @@ def _describe(error: Any, loc: Loc, leftover: list[Any]) -> tuple[str, str, bool
         hint = ""
         if isinstance(given, dict):
             for key in given:
-                close = difflib.get_close_matches(str(key), list(EFFECT_KINDS), n=1)
-                if close and key != "when":
-                    hint = f"; did you mean '{close[0]}'?"
+                suggestion = did_you_mean(str(key), EFFECT_KINDS)
+                if suggestion and key != "when":
+                    hint = suggestion
         return "bad_effect", f"an effect needs exactly one of {kinds}{hint}", False
     if kind in _TYPE_NAMES:
         return "wrong_type", f"{where}expected {_TYPE_NAMES[kind]}, got {_show(error.get('input'))}", False
-    message = str(error["msg"]).replace("Input should be", "expected")
-    return "bad_value", f"{where}{message}", False
+    return "bad_value", f"{where}{error_message(error)}", False
 
 
 def _where(loc: Loc) -> str:

@@ -18,9 +18,9 @@ from pydantic import ValidationError
 from engine.canonical import CanonicalError
 from engine.errors import Reason, TransitionRefusedError
 from engine.expressions import ExpressionRuntimeError
+from engine.language.fieldtypes import validation_message
 from engine.results import Notification, PendingEffect
 from engine.runtime.context import EventContext, WorkingData
-from engine.runtime.eventdata import validation_message
 from engine.runtime.machine import CompiledEffect, CompiledWorkflow
 from engine.runtime.step import StepRecord
 

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from engine.canonical import CanonicalError, nfc, to_json_value
 from engine.errors import Reason
 from engine.expressions.values import is_set
+from engine.language.fieldtypes import validation_message
 from engine.runtime.context import REVIVE
 from engine.runtime.machine import CompiledWorkflow
 from engine.runtime.roles import unknown_field_reason
@@ -103,8 +104,3 @@ def _merge_map(validate: Callable[[Any], Any], value: Mapping[str, Any], current
     return REVIVE, merged or None
 
 
-def validation_message(exc: ValidationError) -> str:
-    error = exc.errors(include_url=False)[0]
-    where = ".".join(str(part) for part in error["loc"] if not str(part).startswith(("literal[", "function-")))
-    message = str(error["msg"]).replace("Input should be", "expected")
-    return f"{where}: {message}" if where else message

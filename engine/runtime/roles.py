@@ -12,13 +12,13 @@ and for everyone the event assigns; a refusal names both roles.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 
 from engine.errors import Reason
 from engine.results import Actor, AvailableTrigger
 from engine.runtime.machine import CompiledWorkflow, Rule
 from engine.store.records import InstanceRecord
+from engine.suggest import did_you_mean
 
 
 def held_role(cw: CompiledWorkflow, by: tuple[str, ...], actor: Actor, is_system: bool, assignees: Mapping[str, str]) -> str | None:
@@ -97,9 +97,7 @@ def _breach(person: str, role: str, other: str, *, acting: bool) -> Reason:
 
 def unknown_field_reason(code: str, kind: str, name: str, choices: Iterable[str], lead: str) -> Reason:
     """`'x' is not a field of W; did you mean 'y'?` for unknown fields and triggers."""
-    close = difflib.get_close_matches(name, list(choices), n=1)
-    hint = f"; did you mean '{close[0]}'?" if close else ""
-    return Reason(code, f"{lead} '{name}'{hint}", field=name if kind == "field" else None)
+    return Reason(code, f"{lead} '{name}'{did_you_mean(name, choices)}", field=name if kind == "field" else None)
 
 
 def available_triggers(cw: CompiledWorkflow, record: InstanceRecord, actor: Actor, is_system: bool) -> list[AvailableTrigger]:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import calendar as _calendar
 import datetime as dt
-import difflib
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from engine.errors import DurationError
+from engine.suggest import did_you_mean
 
 if TYPE_CHECKING:
     from engine.time.calendars import Calendar
@@ -114,8 +114,7 @@ def parse_duration(text: str) -> Duration:
         offset = len(lead) + len(number) + len(gap)
         # suggest the plural after any number but 1 ("28 dayz" -> "days", "1 dya" -> "day")
         units = [u for u in _UNITS if u.endswith("s") != (amount == 1)]
-        close = difflib.get_close_matches(unit_text, units, n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
+        hint = did_you_mean(unit_text, units)
         raise DurationError(
             f"unknown unit {unit_text!r}: use minutes, hours, days, weeks, months or working days{hint}",
             offset,

@@ -99,7 +99,7 @@ def test_the_fast_path_is_the_first_reason_of_the_full_judgement() -> None:
     with engine.store.unit_of_work(read_only=True) as uow:
         record = uow.get_instance(instance_id)
         assert record is not None
-        cw, calendar = engine._compiled_for(uow, record.workflow, record.version, record.definition_hash)
+        cw, calendar = engine.definitions.compiled_for(uow, record.workflow, record.version, record.definition_hash)
     rule = cw.candidates[("submit", record.state)][0]
     table = checks_for(cw, rule, FIRE_CHECKS)
     cases = [

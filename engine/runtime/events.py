@@ -1,0 +1,257 @@
+"""Events: start, fire, explain and available (DESIGN §4.2, §4.6).
+
+One event is one unit of work, opened here through the store: lock the instance, replay an
+idempotency key or check `lock_version`, judge the event (`engine.runtime.judgement`), write
+the instance, history row and payload, state entry and outbox messages
+(`engine.runtime.commit`) and the key, and commit. A refusal or failure raises inside the
+unit of work, so it rolls back and nothing is written; the attempt is then recorded in the
+security log in a unit of work of its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+from engine.canonical import dumps, nfc, to_request_value
+from engine.errors import ConflictError, InvalidActorError, NotFoundError, QaflowError, TransitionRefusedError
+from engine.ids import new_id
+from engine.results import Actor, AvailableTrigger, Explanation, FireResult, InstanceView, SystemActor
+from engine.runtime.commit import commit_fire, commit_start, event_payload
+from engine.runtime.definitions import Definitions
+from engine.runtime.judgement import evaluate_fire, evaluate_start
+from engine.runtime.machine import START
+from engine.runtime.parts import EngineParts, instance_or_error
+from engine.runtime.replies import fire_result_from_stored, start_from_stored, stored_fire_result, stored_start
+from engine.runtime.roles import available_triggers
+from engine.runtime.views import instance_view, security_event
+from engine.store.protocol import UnitOfWork
+from engine.store.records import IdempotencyRecord, InstanceRecord
+
+
+class Events:
+    """Starting instances and sending them events, on one engine's parts and definitions."""
+
+    def __init__(self, parts: EngineParts, definitions: Definitions) -> None:
+        self.parts = parts
+        self.definitions = definitions
+
+    def start(
+        self,
+        workflow_id: str,
+        actor: Actor,
+        data: Mapping[str, Any] | None,
+        assign: Mapping[str, str] | None,
+        comment: str | None,
+        idempotency_key: str | None,
+        version: int | None,
+    ) -> InstanceView:
+        """See `Engine.start`."""
+        actor = normal_actor(actor)
+        parts = self.parts
+        now = parts.clock.now()
+        try:
+            with parts.store.unit_of_work() as uow:
+                definition = uow.get_definition(workflow_id, version) if version is not None else uow.get_latest_definition(workflow_id)
+                if definition is None:
+                    raise NotFoundError(f"workflow '{workflow_id}'{f' version {version}' if version else ''} is not deployed")
+                cw, calendar = self.definitions.compiled_for(uow, definition.workflow, definition.version, definition.hash)
+                scope, request_hash = f"start:{workflow_id}", ""
+                if idempotency_key is not None:
+                    request_hash = _request_hash(START, actor, data, assign, comment)
+                    kept = _kept(uow, scope, idempotency_key, request_hash)
+                    if kept is not None:
+                        view = instance_view(cw, calendar, start_from_stored(kept.result), now)
+                        return dataclasses.replace(view, replayed=True)
+                step = evaluate_start(cw, actor, data=data, assign=assign, comment=comment, now=now, calendar=calendar)
+                # ids follow the wall clock, so listings keep the order instances were really
+                # made in even when the effective clock is set back (--now)
+                recorded = parts.recorded(now)
+                record = commit_start(uow, parts.hasher, cw, new_id(recorded), step, actor=actor, now=now, recorded_at=recorded)
+                if idempotency_key is not None:
+                    uow.add_idempotency_key(IdempotencyRecord(scope, idempotency_key, request_hash, stored_start(record), record.id, now))
+                return instance_view(cw, calendar, record, now)
+        except QaflowError as exc:
+            self._log_rejection(exc, actor, None, workflow_id, START, now)
+            raise
+
+    def fire(
+        self,
+        instance_id: str,
+        trigger: str,
+        actor: Actor,
+        data: Mapping[str, Any] | None,
+        assign: Mapping[str, str] | None,
+        comment: str | None,
+        idempotency_key: str | None,
+        lock_version: int | None,
+    ) -> FireResult:
+        """See `Engine.fire`."""
+        actor = normal_actor(actor)
+        parts = self.parts
+        now = parts.clock.now()
+        try:
+            with parts.store.unit_of_work() as uow:
+                record = uow.lock_instance(instance_id)
+                if record is None:
+                    raise NotFoundError(f"there is no instance '{instance_id}'")
+                if idempotency_key is not None:
+                    return self._fire_once(uow, record, trigger, actor, data, assign, comment, idempotency_key, lock_version, now)
+                if lock_version is not None and lock_version != record.lock_version:
+                    raise ConflictError(f"instance '{instance_id}' is at lock_version {record.lock_version}, not {lock_version}")
+                found = self.definitions.by_hash.get(record.definition_hash)
+                cw, calendar = found or self.definitions.compiled_for(uow, record.workflow, record.version, record.definition_hash)
+                step = evaluate_fire(
+                    cw,
+                    record,
+                    trigger,
+                    actor,
+                    data=data,
+                    assign=assign,
+                    comment=comment,
+                    now=now,
+                    calendar=calendar,
+                    entries_of=uow.get_state_entries,
+                )
+                recorded = now if parts.wall_clock is None else parts.wall_clock.now()  # inline: every event
+                return commit_fire(uow, parts.hasher, cw, record, step, actor=actor, now=now, recorded_at=recorded)
+        except QaflowError as exc:
+            self._log_rejection(exc, actor, instance_id, None, trigger, now)
+            raise
+
+    def _fire_once(
+        self,
+        uow: UnitOfWork,
+        record: InstanceRecord,
+        trigger: str,
+        actor: Actor,
+        data: Any,
+        assign: Any,
+        comment: Any,
+        key: str,
+        lock_version: int | None,
+        now: dt.datetime,
+    ) -> FireResult:
+        """`fire` with an idempotency key (DESIGN §4.6): the first result for the same request."""
+        scope, request_hash = f"fire:{record.id}", _request_hash(trigger, actor, data, assign, comment)
+        kept = _kept(uow, scope, key, request_hash)
+        if kept is not None:
+            return fire_result_from_stored(kept.result)
+        if lock_version is not None and lock_version != record.lock_version:
+            raise ConflictError(f"instance '{record.id}' is at lock_version {record.lock_version}, not {lock_version}")
+        cw, calendar = self.definitions.compiled_for(uow, record.workflow, record.version, record.definition_hash)
+        step = evaluate_fire(
+            cw,
+            record,
+            trigger,
+            actor,
+            data=data,
+            assign=assign,
+            comment=comment,
+            now=now,
+            calendar=calendar,
+            entries_of=uow.get_state_entries,
+        )
+        result = commit_fire(uow, self.parts.hasher, cw, record, step, actor=actor, now=now, recorded_at=self.parts.recorded(now))
+        uow.add_idempotency_key(IdempotencyRecord(scope, key, request_hash, stored_fire_result(result), record.id, now))
+        return result
+
+    def explain(
+        self, instance_id: str, trigger: str, actor: Actor, data: Mapping[str, Any] | None, assign: Mapping[str, str] | None
+    ) -> Explanation:
+        """See `Engine.explain`."""
+        actor = normal_actor(actor)
+        now = self.parts.clock.now()
+        with self.parts.store.unit_of_work(read_only=True) as uow:
+            record = instance_or_error(uow, instance_id)
+            cw, calendar = self.definitions.compiled_for(uow, record.workflow, record.version, record.definition_hash)
+            try:
+                step = evaluate_fire(
+                    cw,
+                    record,
+                    trigger,
+                    actor,
+                    data=data,
+                    assign=assign,
+                    comment=None,
+                    now=now,
+                    calendar=calendar,
+                    entries_of=uow.get_state_entries,
+                    explain=True,
+                )
+                event_payload(cw, step, actor, instance_id)  # fire would refuse a payload too large to keep
+            except TransitionRefusedError as exc:
+                return Explanation(instance_id, trigger, record.state, False, exc.reasons, exc.candidates)
+        return Explanation(
+            instance_id,
+            trigger,
+            record.state,
+            True,
+            (),
+            step.candidates,
+            role=step.role,
+            transition=step.rule.index + 1,
+            to_state=step.to_state,
+            changes=step.changes,
+            notifications=step.notifications,
+            pending_effects=step.pending,
+        )
+
+    def available(self, instance_id: str, actor: Actor) -> list[AvailableTrigger]:
+        """See `Engine.available`."""
+        actor = normal_actor(actor)
+        is_system = isinstance(actor, SystemActor)
+        if not is_system and "system" in actor.roles:
+            return []
+        with self.parts.store.unit_of_work(read_only=True) as uow:
+            record = instance_or_error(uow, instance_id)
+            cw, _ = self.definitions.compiled_for(uow, record.workflow, record.version, record.definition_hash)
+        return available_triggers(cw, record, actor, is_system)
+
+    def _log_rejection(
+        self, exc: QaflowError, actor: Actor, instance_id: str | None, workflow: str | None, trigger: str, now: dt.datetime
+    ) -> None:
+        """Record a refused or rejected attempt, in a unit of work of its own."""
+        event = security_event(exc, actor, instance_id, workflow, trigger, now)
+        if event is not None:
+            with self.parts.store.unit_of_work() as uow:
+                uow.add_security_event(event)
+
+
+def normal_actor(actor: Actor) -> Actor:
+    """The actor with an NFC id, or an error for an id that can't name a person."""
+    ident = actor.id
+    # the usual case, checked cheaply on every event: plain printable ASCII, no outer spaces
+    if type(ident) is str and ident.isascii() and ident.isprintable() and ident and ident[0] != " " and ident[-1] != " ":
+        return actor
+    if not isinstance(actor, Actor) or not isinstance(actor.id, str):
+        raise TypeError(f"an actor is an engine.Actor with a text id, got {actor!r}")
+    if not actor.id.strip() or actor.id != actor.id.strip() or not actor.id.isprintable():
+        raise InvalidActorError(f"an actor id must be printable text without surrounding spaces, got {actor.id!r}")
+    if actor.id.isascii():
+        return actor
+    return dataclasses.replace(actor, id=nfc(actor.id))
+
+
+def _kept(uow: UnitOfWork, scope: str, key: str, request_hash: str) -> IdempotencyRecord | None:
+    kept = uow.get_idempotency_key(scope, key)
+    if kept is not None and kept.request_hash != request_hash:
+        raise ConflictError(f"idempotency key {key!r} was already used with a different request")
+    return kept
+
+
+def _request_hash(trigger: str, actor: Actor, data: Any, assign: Any, comment: Any) -> str:
+    """SHA-256 of the canonical request (DESIGN §4.6): trigger, actor, claimed roles, data,
+    assignments, comment. Plain SHA-256, never the chain's key: it only has to tell requests apart."""
+    body = {
+        "trigger": trigger,
+        "actor": actor.id,
+        "roles": sorted(actor.roles),
+        "data": to_request_value(data),
+        "assign": to_request_value(assign),
+        "comment": to_request_value(comment),
+    }
+    return hashlib.sha256(dumps(body)).hexdigest()
