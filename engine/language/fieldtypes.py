@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cache, cached_property
 from typing import Annotated, Any, Literal, NotRequired, Optional, Required
 
 from pydantic import BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, StrictStr, TypeAdapter, ValidationError
@@ -34,11 +35,21 @@ Reviver = Callable[[Any], Any]  # JSON form -> typed form, for one field
 
 @dataclass(frozen=True)
 class FieldType:
-    """One declared field (or object key, or list item): its type and its validator."""
+    """One declared field (or object key, or list item): its type and its validator.
+
+    The validator (a pydantic `TypeAdapter`) is built from `python` on first use: building
+    one costs about as much as the rest of loading the field, and commands that validate no
+    event data (`show`, `history`, `validate`) never use most of them (QUALITY.md P8).
+    """
 
     spec: FieldSpec
     type: T.Type
-    adapter: TypeAdapter[Any]
+    python: Any = field(compare=False, repr=False)  # the annotation the validator is built from
+
+    @cached_property
+    def adapter(self) -> TypeAdapter[Any]:
+        shared = _PLAIN_NAMES.get(id(self.python))
+        return _plain_adapter(shared) if shared is not None else TypeAdapter(self.python)
 
     def validate(self, value: Any) -> Any:
         """The value in its runtime form; raises pydantic's ValidationError when it is wrong."""
@@ -91,6 +102,26 @@ def _number(value: Any) -> Decimal:
     raise PydanticCustomError("number_type", "expected a number, got {value}", {"value": repr(value)})
 
 
+# The annotations of the primitive types without a pattern or bounds: every such field
+# validates alike, so they share one validator per type, built on first use in the process.
+_PLAIN: dict[str, Any] = {
+    "string": StrictStr,
+    "text": StrictStr,
+    "integer": StrictInt,
+    "number": Annotated[Decimal, BeforeValidator(_number)],
+    "boolean": StrictBool,
+    "date": Annotated[dt.date, BeforeValidator(_date)],
+    "datetime": Annotated[dt.datetime, BeforeValidator(_datetime)],
+    "duration": Annotated[Any, BeforeValidator(_duration)],
+}
+_PLAIN_NAMES: dict[int, str] = {id(annotation): name for name, annotation in _PLAIN.items()}
+
+
+@cache
+def _plain_adapter(name: str) -> TypeAdapter[Any]:
+    return TypeAdapter(_PLAIN[name])
+
+
 class FieldTypeBuilder:
     """Builds FieldTypes for one workflow, knowing its scales and named types."""
 
@@ -99,20 +130,25 @@ class FieldTypeBuilder:
         self.named = named
         self.report = report
         self._building: list[str] = []  # named types being built, to catch recursion
+        self._patterned = False  # whether the type being built has a `pattern` anywhere in it
 
     def build(self, spec: FieldSpec, loc: Loc) -> FieldType | None:
+        self._patterned = False
         python = self._python_type(spec, loc)
         if python is None:
             return None
-        expr_type = self.expression_type(spec)
-        try:
-            adapter: TypeAdapter[Any] = TypeAdapter(python)
-        except SchemaError as exc:
-            # A pattern the linear-time regex engine refuses (look-around, back-references).
-            detail = str(exc).strip().splitlines()[-1].removeprefix("error: ")
-            self.report((*loc, "pattern"), "bad_pattern", f"the pattern does not compile: {detail}")
-            return None
-        return FieldType(spec, expr_type, adapter)
+        field_type = FieldType(spec, self.expression_type(spec), python)
+        if self._patterned:
+            # Only a pattern can fail to build, and that is the file's error, reported now:
+            # such a validator is built at load, the others when first used.
+            try:
+                field_type.adapter  # noqa: B018 - builds it
+            except SchemaError as exc:
+                # A pattern the linear-time regex engine refuses (look-around, back-references).
+                detail = str(exc).strip().splitlines()[-1].removeprefix("error: ")
+                self.report((*loc, "pattern"), "bad_pattern", f"the pattern does not compile: {detail}")
+                return None
+        return field_type
 
     def expression_type(self, spec: FieldSpec) -> T.Type:
         name = spec.type
@@ -144,21 +180,22 @@ class FieldTypeBuilder:
         if name in ("string", "text"):
             if spec.values:
                 return Literal[tuple(spec.values)]
-            return Annotated[StrictStr, Field(pattern=spec.pattern)] if spec.pattern else StrictStr
+            if spec.pattern:
+                self._patterned = True
+                return Annotated[StrictStr, Field(pattern=spec.pattern)]
+            return _PLAIN[name]
+        if name in ("integer", "number", "date") and spec.min is None and spec.max is None:
+            return _PLAIN[name]
         if name == "integer":
             return Annotated[StrictInt, Field(ge=spec.min, le=spec.max)]
         if name == "number":
             return Annotated[Decimal, BeforeValidator(_number), Field(ge=spec.min, le=spec.max)]
-        if name == "boolean":
-            return StrictBool
         if name == "date":
             low = _date(spec.min) if spec.min is not None else None
             high = _date(spec.max) if spec.max is not None else None
             return Annotated[dt.date, BeforeValidator(_date), Field(ge=low, le=high)]
-        if name == "datetime":
-            return Annotated[dt.datetime, BeforeValidator(_datetime)]
-        if name == "duration":
-            return Annotated[Any, BeforeValidator(_duration)]
+        if name in ("boolean", "datetime", "duration"):
+            return _PLAIN[name]
         if name in self.scales:
             # an empty scale is reported where it is declared; nothing can be built on it
             return Literal[tuple(self.scales[name])] if self.scales[name] else None

@@ -177,7 +177,9 @@ class CompiledWorkflow:
             name: reviver for name, field_type in workflow.field_types.items() if (reviver := reviver_for(field_type.type)) is not None
         }
         # per field, the fastest way to validate a written value and turn it into JSON form
-        self.validators: dict[str, Callable[[Any], Any]] = {name: ft.adapter.validate_python for name, ft in workflow.field_types.items()}
+        self.validators: dict[str, Callable[[Any], Any]] = {}
+        for name, field_type in workflow.field_types.items():
+            self.validators[name] = _first_validation(self.validators, name, field_type)
         self.encoders: dict[str, Callable[[Any], Any]] = {name: _encoder(ft) for name, ft in workflow.field_types.items()}
         self.map_fields = frozenset(name for name, ft in workflow.field_types.items() if ft.spec.type == "map")
         self.required_order = tuple(name for name, field in spec.fields.items() if field.required)
@@ -347,6 +349,17 @@ class CompiledWorkflow:
                 conditions: list[str | Callable[..., bool | None]] | None = [_heading_to(dest)] if len(dests) > 1 else None
                 machine.add_transition(trigger, source, dest, conditions=conditions)
         return machine
+
+
+def _first_validation(validators: dict[str, Callable[[Any], Any]], name: str, field_type: FieldType) -> Callable[[Any], Any]:
+    """A validator that builds the field's pydantic validator on its first call and puts it in
+    its own place in `validators`, so every later event calls pydantic directly."""
+
+    def first(value: Any) -> Any:
+        validate = validators[name] = field_type.adapter.validate_python
+        return validate(value)
+
+    return first
 
 
 def _encoder(field_type: FieldType) -> Callable[[Any], Any]:

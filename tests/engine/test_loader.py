@@ -79,6 +79,35 @@ def test_a_valid_workflow_compiles() -> None:
     assert len(workflow.hash) == 64
 
 
+def test_field_validators_are_built_on_first_use() -> None:
+    """Loading builds only the validators it uses (a pattern's, to report a bad one; those of
+    defaults and params); `show` validates no event data, so it builds no other (QUALITY.md P8)."""
+    from pydantic import ValidationError
+
+    from engine.runtime.machine import compile_workflow
+
+    workflow = load_workflow_text("tiny.yaml", VALID, expected_id="tiny")
+    note, grade, ref = (workflow.field_types[name] for name in ("note", "grade", "ref"))
+    assert "adapter" not in note.__dict__ and "adapter" not in grade.__dict__
+    assert "adapter" in ref.__dict__  # built at load: only there can a pattern fail to compile
+    assert grade.validate("good") == "good"
+    with pytest.raises(ValidationError):
+        grade.validate("excellent")
+    with pytest.raises(ValidationError):
+        note.validate(1)  # strict: a number is not a text
+    # every plain text field, in any workflow, shares one validator
+    again = load_workflow_text("tiny.yaml", VALID, expected_id="tiny").field_types["note"]
+    assert again.adapter is note.adapter
+    # the compiled workflow's validator puts pydantic's own in its place on the first call
+    compiled = compile_workflow(workflow)
+    first = compiled.validators["tries"]
+    assert first(3) == 3
+    assert compiled.validators["tries"] is not first
+    assert compiled.validators["tries"](4) == 4
+    with pytest.raises(ValidationError):
+        compiled.validators["tries"](-1)  # min: 0
+
+
 def test_the_hash_ignores_comments_and_layout() -> None:
     reformatted = "# a comment\n" + VALID.replace("separate: [[lead, worker]]", "separate:\n  - [lead,   worker]")
     assert definition_hash(load_workflow_text("tiny.yaml", reformatted).spec) == definition_hash(
