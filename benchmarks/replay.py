@@ -114,8 +114,10 @@ class _RecordingCursor:
 
 
 class _RecordingUnitOfWork(SqlUnitOfWork):
-    def __init__(self, store: RecordingStore, read_only: bool = False) -> None:
+    def __init__(self, store: SqlStore, read_only: bool = False) -> None:
         super().__init__(store, read_only)
+        if not isinstance(store, RecordingStore):
+            raise TypeError("a recording unit of work belongs to a RecordingStore")
         self._recorder = store.recorder
 
     def __enter__(self) -> _RecordingUnitOfWork:
@@ -137,8 +139,7 @@ class RecordingStore(SqlStore):
         super().__init__(engine)
         self.recorder = recorder
 
-    def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork:
-        return _RecordingUnitOfWork(self, read_only)
+    unit_of_work_type = _RecordingUnitOfWork
 
 
 class RawReplayer:
