@@ -74,7 +74,7 @@ class Recorder:
     def _executed(self, sql: str, params: Any) -> None:
         if self._current is None:
             raise AssertionError(f"a statement outside a unit of work: {sql}")
-        self._current.statements.append(Statement(sql, tuple(params) if isinstance(params, list) else dict(params)))
+        self._current.statements.append(Statement(sql, tuple(params) if isinstance(params, (list, tuple)) else dict(params)))
 
     def _closed(self) -> None:
         unit, self._current = self._current, None

@@ -17,7 +17,7 @@ few times after a short random sleep (so that competing processes stop retrying 
 then becomes `ConflictError` (CLI exit 4).
 
 PostgreSQL (psycopg 3) needs no recipe: psycopg begins a transaction at a unit of work's
-first statement, and `lock_instance` is `SELECT … FOR UPDATE` (storage.store), which waits for
+first statement, and `instances.lock` is `SELECT … FOR UPDATE` (storage.store), which waits for
 another unit of work on the same instance to end. Each connection sets `lock_timeout` to the
 busy timeout, so that wait is bounded as on SQLite; a lock not obtained is lock_not_available.
 

@@ -72,7 +72,7 @@ def wait_until(condition: Callable[[], Any], what: str) -> Any:
 # --- FOR UPDATE --------------------------------------------------------------------------
 
 
-def test_lock_instance_renders_for_update(pg_store: SqlStore) -> None:
+def test_instances_lock_renders_for_update(pg_store: SqlStore) -> None:
     assert _LOCK_INSTANCE.sql(pg_store.engine.dialect).endswith("FOR UPDATE")
 
 

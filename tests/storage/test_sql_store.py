@@ -8,6 +8,7 @@ tested in test_sqlite_store.py and test_postgresql_store.py.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
 import sqlalchemy as sa
@@ -37,6 +38,29 @@ def test_a_unit_of_work_inside_another_on_one_thread_is_refused_at_once(sql_stor
         pass
     with sql_store.unit_of_work() as uow:  # and the store is usable afterwards
         assert uow.instances.list() == []
+
+
+def test_a_read_only_unit_of_work_inside_a_write_one_is_refused_too(sql_store: SqlStore) -> None:
+    with sql_store.unit_of_work(), pytest.raises(QaflowError, match="already open"), sql_store.unit_of_work(read_only=True):
+        pass
+    with sql_store.unit_of_work() as uow:
+        assert uow.instances.list() == []
+
+
+def test_each_thread_reuses_its_own_units_of_work_and_their_repositories(sql_store: SqlStore) -> None:
+    # made once per thread and per read_only, so an event allocates no repository objects
+    first = sql_store.unit_of_work()
+    with first as uow:
+        repositories = (uow.instances, uow.history)
+    assert sql_store.unit_of_work() is first
+    with sql_store.unit_of_work() as again:
+        assert (again.instances, again.history) == repositories
+    assert sql_store.unit_of_work(read_only=True) is not first
+    elsewhere: list[object] = []
+    thread = threading.Thread(target=lambda: elsewhere.append(sql_store.unit_of_work()))
+    thread.start()
+    thread.join()
+    assert elsewhere and elsewhere[0] is not first
 
 
 # --- history is append-only; payloads can be redacted ------------------------------------

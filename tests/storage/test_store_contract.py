@@ -105,7 +105,7 @@ def test_duplicate_instance_is_a_conflict(store: Store) -> None:
         assert uow.instances.get(ID_A) == instance(ID_A)
 
 
-def test_update_instance_replaces_the_row(store: Store) -> None:
+def test_instances_update_replaces_the_row(store: Store) -> None:
     seed(store, ID_A)
     new = instance(ID_A, state="completed", lock_version=2, data={"grade": "good", "ü": [1, {"x": None}]})
     with store.unit_of_work() as uow:
@@ -116,7 +116,7 @@ def test_update_instance_replaces_the_row(store: Store) -> None:
 
 
 @pytest.mark.parametrize("expected", [0, 2, 7])
-def test_update_instance_with_a_stale_lock_version_is_a_conflict(store: Store, expected: int) -> None:
+def test_instances_update_with_a_stale_lock_version_is_a_conflict(store: Store, expected: int) -> None:
     seed(store, ID_A)
     with pytest.raises(ConflictError), store.unit_of_work() as uow:
         uow.instances.update(instance(ID_A, state="completed", lock_version=expected + 1), expected)
@@ -338,3 +338,13 @@ def test_times_in_other_zones_come_back_as_the_same_instant(store: Store) -> Non
         got = uow.instances.get(ID_A)
     assert got == record == moved
     assert got is not None and got.created_at.utcoffset() in (dt.timedelta(0), dt.timedelta(hours=1))
+
+
+def test_a_failed_unit_of_work_leaves_the_next_one_clean(store: Store) -> None:
+    # units of work may be reused objects: the next one must start with nothing of the last
+    seed(store, ID_A)
+    with pytest.raises(ConflictError), store.unit_of_work() as uow:
+        uow.instances.add(instance(ID_B))
+        uow.instances.add(instance(ID_A))  # a duplicate: the whole unit of work rolls back
+    with store.unit_of_work() as uow:
+        assert [record.id for record in uow.instances.list()] == [ID_A]
