@@ -74,7 +74,7 @@ class Recorder:
     def _executed(self, sql: str, params: Any) -> None:
         if self._current is None:
             raise AssertionError(f"a statement outside a unit of work: {sql}")
-        self._current.statements.append(Statement(sql, tuple(params) if isinstance(params, list) else dict(params)))
+        self._current.statements.append(Statement(sql, tuple(params) if isinstance(params, (list, tuple)) else dict(params)))
 
     def _closed(self) -> None:
         unit, self._current = self._current, None
@@ -114,8 +114,10 @@ class _RecordingCursor:
 
 
 class _RecordingUnitOfWork(SqlUnitOfWork):
-    def __init__(self, store: RecordingStore, read_only: bool = False) -> None:
+    def __init__(self, store: SqlStore, read_only: bool = False) -> None:
         super().__init__(store, read_only)
+        if not isinstance(store, RecordingStore):
+            raise TypeError("a recording unit of work belongs to a RecordingStore")
         self._recorder = store.recorder
 
     def __enter__(self) -> _RecordingUnitOfWork:
@@ -137,8 +139,7 @@ class RecordingStore(SqlStore):
         super().__init__(engine)
         self.recorder = recorder
 
-    def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork:
-        return _RecordingUnitOfWork(self, read_only)
+    unit_of_work_type = _RecordingUnitOfWork
 
 
 class RawReplayer:

@@ -2,9 +2,11 @@
 
 SQLite follows SQLAlchemy's pysqlite recipe ("Transactions with SQLite and the sqlite3
 driver" in the SQLite dialect docs) for Python before 3.12: the driver's own transaction
-handling is switched off (`isolation_level = None`) and a `begin` listener emits the BEGIN
-itself. Ours is `BEGIN IMMEDIATE`, so a unit of work holds the write lock from its first
-statement: two writers never both read and then fight over who may write (DESIGN §4.3).
+handling is switched off (`isolation_level = None`) and the BEGIN is emitted by us
+(`begin_sqlite`): by a `begin` listener for SQLAlchemy transactions, and by `SqlStore`'s unit
+of work on the driver connection directly. Ours is `BEGIN IMMEDIATE`, so a unit of work holds
+the write lock from its first statement: two writers never both read and then fight over who
+may write (DESIGN §4.3).
 
 Every SQLite connection gets, before anything else:
 `busy_timeout` (wait that long for the lock), `journal_mode=WAL` (readers never block the
@@ -15,7 +17,7 @@ few times after a short random sleep (so that competing processes stop retrying 
 then becomes `ConflictError` (CLI exit 4).
 
 PostgreSQL (psycopg 3) needs no recipe: psycopg begins a transaction at a unit of work's
-first statement, and `lock_instance` is `SELECT … FOR UPDATE` (storage.store), which waits for
+first statement, and `instances.lock` is `SELECT … FOR UPDATE` (storage.store), which waits for
 another unit of work on the same instance to end. Each connection sets `lock_timeout` to the
 busy timeout, so that wait is bounded as on SQLite; a lock not obtained is lock_not_available.
 
@@ -30,6 +32,7 @@ import logging
 import random
 import sqlite3
 import time
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -38,7 +41,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from engine import ConflictError, QaflowError, StorageError
 
-__all__ = ["LOCK_ATTEMPTS", "create_database_engine", "is_lock_error", "is_sqlite", "parse_url", "translate_error"]
+__all__ = ["LOCK_ATTEMPTS", "begin_sqlite", "create_database_engine", "is_lock_error", "is_sqlite", "parse_url", "translate_error"]
 
 logger = logging.getLogger(__name__)
 
@@ -156,26 +159,34 @@ def _configure_sqlite(engine: Engine, synchronous: str, busy_timeout_ms: int) ->
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Connection) -> None:
-        if connection.get_execution_options().get(READ_ONLY):
-            # A read (show, history, verify) takes no write lock: in WAL mode it reads the
-            # last committed state while writers carry on, and never queues behind them.
-            connection.connection.driver_connection.execute("BEGIN")  # type: ignore[union-attr]
-        else:
-            _begin_immediate(connection)
+        # Units of work of `SqlStore` begin on the driver themselves (`begin_sqlite`); this is
+        # for everything else that begins through SQLAlchemy (migrations, schema checks).
+        driver: Any = connection.connection.driver_connection
+        begin_sqlite(driver.execute, read_only=bool(connection.get_execution_options().get(READ_ONLY)))
 
 
-READ_ONLY = "qaflow_read_only"  # execution option set by a read-only unit of work
+READ_ONLY = "qaflow_read_only"  # execution option: a SQLAlchemy transaction that takes no write lock
 
 
-def _begin_immediate(connection: Connection) -> None:
-    # Straight to the driver: BEGIN is one of the few statements of every event, and SQLAlchemy's
-    # execute() would cost more than SQLite spends on it. SQLAlchemy still sees the transaction
-    # begin (this listener runs inside its begin()) and ends it with the driver's commit/rollback.
-    driver = connection.connection.driver_connection
+def begin_sqlite(execute: Callable[[str], object], *, read_only: bool = False) -> None:
+    """Begin a transaction on a SQLite driver connection or cursor (`execute` is its method).
+
+    A write takes the write lock first (`BEGIN IMMEDIATE`), retried `LOCK_ATTEMPTS` times after
+    a short random sleep. A read (show, history, verify) is a plain `BEGIN`, which takes no
+    write lock: in WAL mode it reads the last committed state while writers carry on, and never
+    queues behind them.
+
+    Raises:
+        ConflictError: the write lock stayed taken (chained to the driver's error).
+        StorageError: any other failure to begin.
+    """
+    if read_only:
+        execute("BEGIN")
+        return
     attempt = 1
     while True:
         try:
-            driver.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
+            execute("BEGIN IMMEDIATE")
             return
         except sqlite3.OperationalError as exc:
             if not is_lock_error(exc):

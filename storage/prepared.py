@@ -10,7 +10,7 @@ transaction (`BEGIN IMMEDIATE`, commit, rollback) — and skips the per-call mac
 
 A `Prepared` compiles its statement the first time it meets a dialect and remembers the SQL
 text, the order of the parameters, and each parameter's and each result column's processor.
-`run` then costs one list (or dict) of processed values and `cursor.execute`. Driver errors
+`run` then costs one tuple, list or dict of processed values and `cursor.execute`. Driver errors
 come out as SQLAlchemy's `DBAPIError` subclasses (`IntegrityError`, `OperationalError`), as
 from `Connection.execute`, so callers translate them the same way.
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy import Dialect
@@ -39,7 +40,7 @@ _MISSING = object()
 class _Compiled:
     """One statement rendered for one dialect."""
 
-    __slots__ = ("binds", "dbapi_error", "positional", "results", "sql")
+    __slots__ = ("binds", "dbapi_error", "getter", "positional", "processed", "results", "single", "sql")
 
     def __init__(self, statement: ClauseElement, dialect: Dialect, column_keys: Sequence[str] | None) -> None:
         keys = list(column_keys) if column_keys is not None else None
@@ -56,10 +57,19 @@ class _Compiled:
         binds: list[tuple[str, str, Processor | None, Any]] = []
         for name in names:
             bind = compiled.binds[name]
-            default = bind.effective_value if bind.value is not None or bind.callable is not None else _MISSING
+            # a required parameter (every column an INSERT or UPDATE sets) has no default to fall back on
+            has_default = not bind.required and (bind.value is not None or bind.callable is not None)
+            default = bind.effective_value if has_default else _MISSING
             processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
             binds.append((name, escaped.get(name, name), processor, default))
         self.binds = tuple(binds)
+        # The usual case, positional (SQLite's qmark) with every parameter given by name: one
+        # C-level itemgetter makes the tuple, then only the parameters with a processor change.
+        self.getter: Callable[[Mapping[str, Any]], Any] | None = None
+        self.single = len(binds) == 1
+        self.processed = tuple((index, bind[2]) for index, bind in enumerate(binds) if bind[2] is not None)
+        if self.positional and binds and all(bind[3] is _MISSING for bind in binds):
+            self.getter = itemgetter(*(bind[0] for bind in binds))
         self.results: tuple[tuple[int, Processor], ...] = ()
         if isinstance(statement, Select):
             processors = (column.type.dialect_impl(dialect).result_processor(dialect, None) for column in statement.selected_columns)
@@ -77,21 +87,26 @@ class Prepared:
             order (SQLAlchemy renders the column list from them).
     """
 
-    __slots__ = ("_by_dialect", "_lock", "column_keys", "statement")
+    __slots__ = ("_by_dialect", "_last", "_lock", "column_keys", "statement")
 
     def __init__(self, statement: ClauseElement, column_keys: Sequence[str] | None = None) -> None:
         self.statement = statement
         self.column_keys = tuple(column_keys) if column_keys is not None else None
         self._by_dialect: dict[tuple[Any, ...], _Compiled] = {}
+        self._last: tuple[Dialect, _Compiled] | None = None  # the dialect met last, checked by identity first
         self._lock = threading.Lock()
 
     def compiled(self, dialect: Dialect) -> _Compiled:
+        last = self._last
+        if last is not None and last[0] is dialect:
+            return last[1]
         key = (type(dialect), dialect.paramstyle, dialect.server_version_info, getattr(dialect, "dbapi", None) is None)
         found = self._by_dialect.get(key)
         if found is None:
             with self._lock:
                 found = self._by_dialect.get(key) or _Compiled(self.statement, dialect, self.column_keys)
                 self._by_dialect[key] = found
+        self._last = (dialect, found)  # one tuple, so a reader on another thread sees both or neither
         return found
 
     def sql(self, dialect: Dialect) -> str:
@@ -107,7 +122,16 @@ class Prepared:
         compiled = self.compiled(dialect)
         values: Any
         given = params or {}
-        if compiled.positional:
+        getter = compiled.getter
+        if getter is not None:
+            values = getter(given)
+            if compiled.single:
+                values = (values,)
+            if compiled.processed:
+                values = list(values)
+                for index, process in compiled.processed:
+                    values[index] = process(values[index])
+        elif compiled.positional:
             values = []
             for name, _, processor, default in compiled.binds:
                 value = given[name] if default is _MISSING else given.get(name, default)

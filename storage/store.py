@@ -1,9 +1,10 @@
 """`SqlStore`: the engine's `Store` on SQLAlchemy Core, one connection and transaction per unit of work.
 
-`SqlStore.unit_of_work()` gives a `SqlUnitOfWork`: entering it checks out a pooled connection
-and begins (SQLite: `BEGIN IMMEDIATE`, so the write lock is held from the start; PostgreSQL:
-`lock_instance` is `SELECT ... FOR UPDATE`); a clean exit commits, an exception rolls back
-and propagates. Nothing in between commits.
+`SqlStore.unit_of_work()` gives this thread's `SqlUnitOfWork`: entering it takes the thread's
+connection and begins (SQLite: `BEGIN IMMEDIATE`, so the write lock is held from the start;
+PostgreSQL: `instances.lock` is `SELECT ... FOR UPDATE`); a clean exit commits, an exception
+rolls back and propagates. Its repositories (`uow.instances`, `uow.history`, ...; one class
+per aggregate below) run the statements and never commit.
 
 Every statement is a module-level Core construct wrapped in `Prepared` (storage.prepared):
 rendered once per dialect, then run on the connection's DBAPI cursor with the column types'
@@ -22,7 +23,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from operator import attrgetter
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Engine, Table, bindparam, select
 from sqlalchemy.engine import Connection
@@ -40,7 +41,8 @@ from engine.store.records import (
     SecurityEvent,
     StateEntry,
 )
-from storage.database import READ_ONLY, translate_error
+from engine.store.repositories import InstanceList
+from storage.database import begin_sqlite, is_sqlite, translate_error
 from storage.prepared import Prepared
 from storage.tables import (
     access_log,
@@ -181,14 +183,28 @@ class SqlStore:
             a unit of work take the write lock first).
     """
 
+    unit_of_work_type: type[SqlUnitOfWork]  # set below the class: what `unit_of_work` makes
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._open = threading.local()  # this thread's connection, and whether a unit of work is open
+        self._sqlite = is_sqlite(engine)
+        self._open = threading.local()  # this thread's connection, units of work, and whether one is open
         self._held: list[Connection] = []  # every thread's kept connection, to close them all
         self._held_lock = threading.Lock()
 
     def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self, read_only)
+        """This thread's unit of work for `read_only`, made once and reused, to enter at once.
+
+        Reused, with its repositories, so that an event allocates none of them; entering it
+        while it is open is refused, as is any second unit of work on the thread.
+        """
+        kept: dict[bool, SqlUnitOfWork] | None = getattr(self._open, "uows", None)
+        if kept is None:
+            kept = self._open.uows = {}
+        uow = kept.get(read_only)
+        if uow is None:
+            uow = kept[read_only] = self.unit_of_work_type(self, read_only)
+        return uow
 
     def close(self) -> None:
         """Close the connections this store holds and the engine's pool (the store can
@@ -211,7 +227,6 @@ class SqlStore:
         if conn is None or conn.closed or conn.invalidated:
             conn = self.engine.connect()
             self._open.conn = conn
-            self._open.read_only = False  # a new connection has no execution options yet
             with self._held_lock:
                 self._held.append(conn)
         return conn
@@ -229,16 +244,47 @@ class SqlStore:
 
 
 class SqlUnitOfWork:
-    """One transaction on one connection (see the module docstring)."""
+    """One transaction at a time on this thread's connection (see the module docstring).
 
-    __slots__ = ("_conn", "_cursor", "_dialect", "_read_only", "_store")
+    The transaction is run on the DB-API connection, not through SQLAlchemy's `Connection.begin`
+    (whose wrappers cost more per event than SQLite's BEGIN and COMMIT themselves): SQLite
+    begins with `begin_sqlite` (the driver's own transaction handling is off, per the pysqlite
+    recipe), PostgreSQL's psycopg begins at the first statement; both end with the driver's
+    `commit` or `rollback`, which is what SQLAlchemy's transaction called.
+    """
+
+    __slots__ = (
+        "_conn",
+        "_cursor",
+        "_dialect",
+        "_driver",
+        "_read_only",
+        "_store",
+        "access_log",
+        "definitions",
+        "history",
+        "idempotency",
+        "instances",
+        "outbox",
+        "security_log",
+        "state_entries",
+    )
 
     def __init__(self, store: SqlStore, read_only: bool = False) -> None:
         self._store = store
         self._read_only = read_only
         self._dialect = store.engine.dialect
         self._conn: Connection | None = None
+        self._driver: Any = None
         self._cursor: Any = None
+        self.definitions = SqlDefinitions(self)
+        self.instances = SqlInstances(self)
+        self.state_entries = SqlStateEntries(self)
+        self.history = SqlHistory(self)
+        self.idempotency = SqlIdempotency(self)
+        self.outbox = SqlOutbox(self)
+        self.security_log = SqlSecurityLog(self)
+        self.access_log = SqlAccessLog(self)
 
     # --- the transaction -----------------------------------------------------------------
 
@@ -249,20 +295,23 @@ class SqlUnitOfWork:
             raise QaflowError("a unit of work is already open on this store; the engine opens one per event")
         try:
             conn = store._connection()
+            driver: Any = conn.connection.driver_connection
         except DBAPIError as exc:
             raise translate_error(exc) from exc
+        cursor = None
         try:
-            if getattr(store._open, "read_only", False) != self._read_only:
-                conn.execution_options(**{READ_ONLY: self._read_only})  # SQLite: a plain BEGIN, no write lock
-                store._open.read_only = self._read_only
-            conn.begin()  # SQLite: BEGIN IMMEDIATE, retried, else ConflictError
-            self._cursor = conn.connection.cursor()
+            cursor = driver.cursor()
+            if store._sqlite:
+                begin_sqlite(cursor.execute, read_only=self._read_only)  # retried, else ConflictError
         except BaseException as exc:
+            if cursor is not None:
+                cursor.close()
             store._forget(conn)
-            if isinstance(exc, DBAPIError):
-                raise translate_error(exc) from exc
+            if isinstance(exc, self._dialect.loaded_dbapi.Error):
+                wrapped = self._wrapped(exc, "BEGIN")
+                raise translate_error(wrapped) from wrapped
             raise
-        self._conn = conn
+        self._conn, self._driver, self._cursor = conn, driver, cursor
         store._open.active = True
         return self
 
@@ -270,31 +319,42 @@ class SqlUnitOfWork:
         conn = self._conn
         if conn is None:
             return
-        self._conn = None
+        driver, cursor = self._driver, self._cursor
+        self._conn = self._driver = self._cursor = None
         self._store._open.active = False
         try:
-            self._cursor.close()
-            transaction = conn.get_transaction()
-            if transaction is None:  # pragma: no cover - only if a disconnect invalidated it
+            cursor.close()
+            if conn.invalidated:  # a disconnect: the driver connection is gone with its transaction
                 return
             if exc_type is None:
                 try:
-                    transaction.commit()
-                except DBAPIError as error:  # a deferred foreign key, a full disk
-                    # SQLite keeps the transaction open after a failed COMMIT, and the pool
-                    # counts the attempt as its reset: discard the connection, which ends it.
+                    driver.commit()
+                except self._dialect.loaded_dbapi.Error as error:  # a deferred foreign key, a full disk
+                    # SQLite keeps the transaction open after a failed COMMIT: discard the
+                    # connection, which ends it.
                     conn.invalidate()
-                    raise translate_error(error) from error
+                    wrapped = self._wrapped(error, "COMMIT")
+                    raise translate_error(wrapped) from wrapped
             else:
-                transaction.rollback()
+                try:
+                    driver.rollback()
+                except self._dialect.loaded_dbapi.Error:
+                    conn.invalidate()  # the exception in flight says more than this one
         finally:
-            self._cursor = None
             if conn.invalidated:
                 self._store._forget(conn)
 
+    def _wrapped(self, error: Exception, sql: str) -> DBAPIError:
+        """The driver's error as SQLAlchemy's matching DBAPIError subclass chained to it, as `Prepared` raises."""
+        dbapi_error: type[Exception] = self._dialect.loaded_dbapi.Error
+        # a driver error always comes back as a DBAPIError subclass, never a bare StatementError
+        wrapped = cast(DBAPIError, DBAPIError.instance(sql, None, error, dbapi_error, dialect=self._dialect))
+        wrapped.__cause__ = error
+        return wrapped
+
     def _failed(self, exc: DBAPIError, params: Mapping[str, Any] | None, duplicate: str | None) -> QaflowError:
         orig: Any = exc.orig
-        if self._conn is not None and self._dialect.is_disconnect(orig, self._conn.connection.dbapi_connection, self._cursor):
+        if self._conn is not None and self._dialect.is_disconnect(orig, self._driver, self._cursor):
             self._conn.invalidate()  # the pool must not hand this connection out again
         message = duplicate.format_map(params) if duplicate is not None and params is not None else None
         return translate_error(exc, message)
@@ -317,117 +377,147 @@ class SqlUnitOfWork:
         except DBAPIError as exc:
             raise self._failed(exc, params, None) from exc
 
-    # --- definitions -------------------------------------------------------------------
 
-    def get_definition(self, workflow: str, version: int) -> DefinitionRecord | None:
-        row = self._first(_GET_DEFINITION, {"workflow": workflow, "version": version})
+SqlStore.unit_of_work_type = SqlUnitOfWork
+
+
+class _SqlRepository:
+    """Statements of one aggregate, run in the unit of work's transaction (never committing)."""
+
+    __slots__ = ("_uow",)
+
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+
+
+class SqlDefinitions(_SqlRepository):
+    __slots__ = ()
+
+    def get(self, workflow: str, version: int) -> DefinitionRecord | None:
+        row = self._uow._first(_GET_DEFINITION, {"workflow": workflow, "version": version})
         return None if row is None else _DEFINITION.make(*row)
 
-    def get_latest_definition(self, workflow: str) -> DefinitionRecord | None:
-        row = self._first(_GET_LATEST_DEFINITION, {"workflow": workflow})
+    def latest(self, workflow: str) -> DefinitionRecord | None:
+        row = self._uow._first(_GET_LATEST_DEFINITION, {"workflow": workflow})
         return None if row is None else _DEFINITION.make(*row)
 
-    def add_definition(self, record: DefinitionRecord) -> None:
-        self._run(_ADD_DEFINITION, _DEFINITION.params(record), "workflow {workflow} version {version} is already deployed")
+    def add(self, record: DefinitionRecord) -> None:
+        self._uow._run(_ADD_DEFINITION, _DEFINITION.params(record), "workflow {workflow} version {version} is already deployed")
 
-    # --- instances ---------------------------------------------------------------------
 
-    def lock_instance(self, instance_id: str) -> InstanceRecord | None:
-        row = self._first(_LOCK_INSTANCE, {"id": instance_id})
+class SqlInstances(_SqlRepository):
+    __slots__ = ()
+
+    def lock(self, instance_id: str) -> InstanceRecord | None:
+        row = self._uow._first(_LOCK_INSTANCE, {"id": instance_id})
         return None if row is None else _INSTANCE.make(*row)
 
-    def get_instance(self, instance_id: str) -> InstanceRecord | None:
-        row = self._first(_READ_INSTANCE, {"id": instance_id})
+    def get(self, instance_id: str) -> InstanceRecord | None:
+        row = self._uow._first(_READ_INSTANCE, {"id": instance_id})
         return None if row is None else _INSTANCE.make(*row)
 
-    def add_instance(self, record: InstanceRecord) -> None:
-        self._run(_ADD_INSTANCE, _INSTANCE.params(record), "instance {id} already exists")
+    def add(self, record: InstanceRecord) -> None:
+        self._uow._run(_ADD_INSTANCE, _INSTANCE.params(record), "instance {id} already exists")
 
-    def update_instance(self, record: InstanceRecord, expected_lock_version: int) -> None:
+    def update(self, record: InstanceRecord, expected_lock_version: int) -> None:
         params = dict(_INSTANCE.params(record))
         params["where_id"] = params.pop("id")
         params["expected"] = expected_lock_version
-        if self._run(_UPDATE_INSTANCE, params).rowcount != 1:
+        if self._uow._run(_UPDATE_INSTANCE, params).rowcount != 1:
             raise ConflictError(f"instance {record.id} has changed since it was read; try again")
 
-    def list_instances(
+    def list(
         self,
         *,
         workflow: str | None = None,
         state: str | None = None,
         after: str | None = None,
         limit: int | None = None,
-    ) -> list[InstanceRecord]:
+    ) -> InstanceList:
         statement = _LIST_INSTANCES[workflow is not None, state is not None, after is not None, bool(limit)]
         make = _INSTANCE.make
-        return [make(*row) for row in self._rows(statement, {"workflow": workflow, "state": state, "after": after, "limit": limit})]
+        params = {"workflow": workflow, "state": state, "after": after, "limit": limit}
+        return [make(*row) for row in self._uow._rows(statement, params)]
 
-    # --- state entries -----------------------------------------------------------------
 
-    def add_state_entry(self, entry: StateEntry) -> None:
-        self._run(_ADD_STATE_ENTRY, _STATE_ENTRY.params(entry), "state entry {seq} of {instance_id} already exists")
+class SqlStateEntries(_SqlRepository):
+    __slots__ = ()
 
-    def get_state_entries(self, instance_id: str) -> list[StateEntry]:
+    def add(self, entry: StateEntry) -> None:
+        self._uow._run(_ADD_STATE_ENTRY, _STATE_ENTRY.params(entry), "state entry {seq} of {instance_id} already exists")
+
+    def of(self, instance_id: str) -> list[StateEntry]:
         make = _STATE_ENTRY.make
-        return [make(*row) for row in self._rows(_GET_STATE_ENTRIES, {"instance_id": instance_id})]
+        return [make(*row) for row in self._uow._rows(_GET_STATE_ENTRIES, {"instance_id": instance_id})]
 
-    # --- history -----------------------------------------------------------------------
 
-    def append_history(self, row: HistoryRow, payload: bytes) -> None:
-        self._run(_ADD_HISTORY, _HISTORY.params(row), "history row {seq} of {instance_id} already exists")
+class SqlHistory(_SqlRepository):
+    __slots__ = ()
+
+    def append(self, row: HistoryRow, payload: bytes) -> None:
+        uow = self._uow
+        uow._run(_ADD_HISTORY, _HISTORY.params(row), "history row {seq} of {instance_id} already exists")
         params = {"instance_id": row.instance_id, "seq": row.seq, "body": payload}
-        self._run(_ADD_PAYLOAD, params, "the payload of history row {seq} of {instance_id} already exists")
+        uow._run(_ADD_PAYLOAD, params, "the payload of history row {seq} of {instance_id} already exists")
 
-    def get_history(self, instance_id: str) -> list[HistoryRow]:
+    def rows(self, instance_id: str) -> list[HistoryRow]:
         make = _HISTORY.make
-        return [make(*row) for row in self._rows(_GET_HISTORY, {"instance_id": instance_id})]
+        return [make(*row) for row in self._uow._rows(_GET_HISTORY, {"instance_id": instance_id})]
 
-    def get_payloads(self, instance_id: str) -> dict[int, HistoryPayload]:
+    def payloads(self, instance_id: str) -> dict[int, HistoryPayload]:
         make = _PAYLOAD.make
-        payloads = (make(*row) for row in self._rows(_GET_PAYLOADS, {"instance_id": instance_id}))
+        payloads = (make(*row) for row in self._uow._rows(_GET_PAYLOADS, {"instance_id": instance_id}))
         return {payload.seq: payload for payload in payloads}
 
-    # --- idempotency keys --------------------------------------------------------------
 
-    def get_idempotency_key(self, scope: str, key: str) -> IdempotencyRecord | None:
-        row = self._first(_GET_IDEMPOTENCY_KEY, {"scope": scope, "key": key})
+class SqlIdempotency(_SqlRepository):
+    __slots__ = ()
+
+    def get(self, scope: str, key: str) -> IdempotencyRecord | None:
+        row = self._uow._first(_GET_IDEMPOTENCY_KEY, {"scope": scope, "key": key})
         return None if row is None else _IDEMPOTENCY.make(*row)
 
-    def add_idempotency_key(self, record: IdempotencyRecord) -> None:
-        self._run(_ADD_IDEMPOTENCY_KEY, _IDEMPOTENCY.params(record), "idempotency key {key!r} is already used")
+    def add(self, record: IdempotencyRecord) -> None:
+        self._uow._run(_ADD_IDEMPOTENCY_KEY, _IDEMPOTENCY.params(record), "idempotency key {key!r} is already used")
 
-    # --- outbox ------------------------------------------------------------------------
 
-    def add_outbox_message(self, message: OutboxMessage) -> None:
-        self._run(_ADD_OUTBOX, _OUTBOX.params(message), "outbox message {id} already exists")
+class SqlOutbox(_SqlRepository):
+    __slots__ = ()
 
-    def get_outbox(self, *, pending_only: bool = False) -> list[OutboxMessage]:
+    def add(self, message: OutboxMessage) -> None:
+        self._uow._run(_ADD_OUTBOX, _OUTBOX.params(message), "outbox message {id} already exists")
+
+    def messages(self, *, pending_only: bool = False) -> list[OutboxMessage]:
         make = _OUTBOX.make
-        return [make(*row) for row in self._rows(_GET_PENDING_OUTBOX if pending_only else _GET_OUTBOX)]
+        return [make(*row) for row in self._uow._rows(_GET_PENDING_OUTBOX if pending_only else _GET_OUTBOX)]
 
-    # --- security log ------------------------------------------------------------------
 
-    def add_security_event(self, event: SecurityEvent) -> None:
-        self._run(_ADD_SECURITY_EVENT, _SECURITY.params(event))
+class SqlSecurityLog(_SqlRepository):
+    __slots__ = ()
 
-    def get_security_events(self, instance_id: str | None = None) -> list[SecurityEvent]:
+    def add(self, event: SecurityEvent) -> None:
+        self._uow._run(_ADD_SECURITY_EVENT, _SECURITY.params(event))
+
+    def entries(self, instance_id: str | None = None) -> list[SecurityEvent]:
         if instance_id is None:
-            rows = self._rows(_GET_SECURITY_EVENTS)
+            rows = self._uow._rows(_GET_SECURITY_EVENTS)
         else:
-            rows = self._rows(_GET_INSTANCE_SECURITY_EVENTS, {"instance_id": instance_id})
+            rows = self._uow._rows(_GET_INSTANCE_SECURITY_EVENTS, {"instance_id": instance_id})
         make = _SECURITY.make
         return [make(*row) for row in rows]
 
-    # --- access log --------------------------------------------------------------------
 
-    def add_access_entry(self, entry: AccessEntry) -> None:
-        self._run(_ADD_ACCESS_ENTRY, _ACCESS.params(entry))
+class SqlAccessLog(_SqlRepository):
+    __slots__ = ()
 
-    def get_access_entries(self, instance_id: str | None = None) -> list[AccessEntry]:
+    def add(self, entry: AccessEntry) -> None:
+        self._uow._run(_ADD_ACCESS_ENTRY, _ACCESS.params(entry))
+
+    def entries(self, instance_id: str | None = None) -> list[AccessEntry]:
         if instance_id is None:
-            rows = self._rows(_GET_ACCESS_ENTRIES)
+            rows = self._uow._rows(_GET_ACCESS_ENTRIES)
         else:
-            rows = self._rows(_GET_INSTANCE_ACCESS_ENTRIES, {"instance_id": instance_id})
+            rows = self._uow._rows(_GET_INSTANCE_ACCESS_ENTRIES, {"instance_id": instance_id})
         make = _ACCESS.make
         return [make(*row) for row in rows]
 

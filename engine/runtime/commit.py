@@ -60,7 +60,7 @@ def commit_fire(
         previous_hash=record.last_hash,
     )
     lock_version = record.lock_version + 1
-    uow.update_instance(
+    uow.instances.update(
         InstanceRecord.fast(
             instance_id,
             cw.id,
@@ -80,9 +80,9 @@ def commit_fire(
         ),
         record.lock_version,
     )
-    uow.append_history(row, payload)
+    uow.history.append(row, payload)
     if step.entered:
-        uow.add_state_entry(StateEntry.fast(instance_id, seq, step.state, step.entered_from, now))
+        uow.state_entries.add(StateEntry.fast(instance_id, seq, step.state, step.entered_from, now))
     notifications, pending = _write_records(uow, instance_id, seq, step.records, now)
     return FireResult.fast(
         instance_id,
@@ -145,9 +145,9 @@ def commit_start(
         created_at=now,
         updated_at=now,
     )
-    uow.add_instance(record)
-    uow.append_history(row, payload)
-    uow.add_state_entry(StateEntry(instance_id, 1, step.state, None, now))
+    uow.instances.add(record)
+    uow.history.append(row, payload)
+    uow.state_entries.add(StateEntry(instance_id, 1, step.state, None, now))
     _write_records(uow, instance_id, 1, step.records, now)
     return record
 
@@ -190,7 +190,7 @@ def _write_records(
 
 
 def _add_message(uow: UnitOfWork, instance_id: str, seq: int, position: int, note: Notification, now: dt.datetime) -> None:
-    uow.add_outbox_message(
+    uow.outbox.add(
         OutboxMessage(
             new_id(now),
             instance_id,

@@ -40,7 +40,7 @@ class Definitions:
         compiled = compile_workflow(workflow)
         parts = self.parts
         with parts.store.unit_of_work() as uow:
-            stored = uow.get_definition(workflow.id, workflow.version)
+            stored = uow.definitions.get(workflow.id, workflow.version)
             if stored is not None and stored.hash != compiled.hash:
                 raise VersionConflictError(
                     f"{workflow.id} version {workflow.version} is already deployed with another definition; bump `version`"
@@ -56,7 +56,7 @@ class Definitions:
                     parts.functions.names(),
                     parts.clock.now(),
                 )
-                uow.add_definition(stored)
+                uow.definitions.add(stored)
         self._remember(compiled)
         return stored
 
@@ -70,7 +70,7 @@ class Definitions:
         found = self._compiled.get((workflow, version, hash_))
         if found is not None:
             return found
-        stored = uow.get_definition(workflow, version)
+        stored = uow.definitions.get(workflow, version)
         if stored is None or stored.hash != hash_:
             raise DefinitionError(f"the definition of {workflow} version {version} ({hash_[:12]}) is not in the store")
         compiled = compile_workflow(load_workflow_text(stored.path, stored.source, self.parts.functions, expected_id=workflow))

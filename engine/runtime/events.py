@@ -55,7 +55,7 @@ class Events:
         now = parts.clock.now()
         try:
             with parts.store.unit_of_work() as uow:
-                definition = uow.get_definition(workflow_id, version) if version is not None else uow.get_latest_definition(workflow_id)
+                definition = uow.definitions.get(workflow_id, version) if version is not None else uow.definitions.latest(workflow_id)
                 if definition is None:
                     raise NotFoundError(f"workflow '{workflow_id}'{f' version {version}' if version else ''} is not deployed")
                 cw, calendar = self.definitions.compiled_for(uow, definition.workflow, definition.version, definition.hash)
@@ -72,7 +72,7 @@ class Events:
                 recorded = parts.recorded(now)
                 record = commit_start(uow, parts.hasher, cw, new_id(recorded), step, actor=actor, now=now, recorded_at=recorded)
                 if idempotency_key is not None:
-                    uow.add_idempotency_key(IdempotencyRecord(scope, idempotency_key, request_hash, stored_start(record), record.id, now))
+                    uow.idempotency.add(IdempotencyRecord(scope, idempotency_key, request_hash, stored_start(record), record.id, now))
                 return instance_view(cw, calendar, record, now)
         except QaflowError as exc:
             self._log_rejection(exc, actor, None, workflow_id, START, now)
@@ -95,7 +95,7 @@ class Events:
         now = parts.clock.now()
         try:
             with parts.store.unit_of_work() as uow:
-                record = uow.lock_instance(instance_id)
+                record = uow.instances.lock(instance_id)
                 if record is None:
                     raise NotFoundError(f"there is no instance '{instance_id}'")
                 if idempotency_key is not None:
@@ -114,7 +114,7 @@ class Events:
                     comment=comment,
                     now=now,
                     calendar=calendar,
-                    entries_of=uow.get_state_entries,
+                    entries_of=uow.state_entries.of,
                 )
                 recorded = now if parts.wall_clock is None else parts.wall_clock.now()  # inline: every event
                 return commit_fire(uow, parts.hasher, cw, record, step, actor=actor, now=now, recorded_at=recorded)
@@ -153,10 +153,10 @@ class Events:
             comment=comment,
             now=now,
             calendar=calendar,
-            entries_of=uow.get_state_entries,
+            entries_of=uow.state_entries.of,
         )
         result = commit_fire(uow, self.parts.hasher, cw, record, step, actor=actor, now=now, recorded_at=self.parts.recorded(now))
-        uow.add_idempotency_key(IdempotencyRecord(scope, key, request_hash, stored_fire_result(result), record.id, now))
+        uow.idempotency.add(IdempotencyRecord(scope, key, request_hash, stored_fire_result(result), record.id, now))
         return result
 
     def explain(
@@ -179,7 +179,7 @@ class Events:
                     comment=None,
                     now=now,
                     calendar=calendar,
-                    entries_of=uow.get_state_entries,
+                    entries_of=uow.state_entries.of,
                     explain=True,
                 )
                 event_payload(cw, step, actor, instance_id)  # fire would refuse a payload too large to keep
@@ -218,7 +218,7 @@ class Events:
         event = security_event(exc, actor, instance_id, workflow, trigger, now)
         if event is not None:
             with self.parts.store.unit_of_work() as uow:
-                uow.add_security_event(event)
+                uow.security_log.add(event)
 
 
 def normal_actor(actor: Actor) -> Actor:
@@ -237,7 +237,7 @@ def normal_actor(actor: Actor) -> Actor:
 
 
 def _kept(uow: UnitOfWork, scope: str, key: str, request_hash: str) -> IdempotencyRecord | None:
-    kept = uow.get_idempotency_key(scope, key)
+    kept = uow.idempotency.get(scope, key)
     if kept is not None and kept.request_hash != request_hash:
         raise ConflictError(f"idempotency key {key!r} was already used with a different request")
     return kept

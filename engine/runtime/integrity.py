@@ -26,18 +26,18 @@ class Integrity:
         """See `Engine.verify`."""
         store, hasher = self.parts.store, self.parts.hasher
         with store.unit_of_work(read_only=True) as uow:
-            ids = [instance_id] if instance_id is not None else [record.id for record in uow.list_instances()]
+            ids = [instance_id] if instance_id is not None else [record.id for record in uow.instances.list()]
         checks = []
         for each in ids:
             with store.unit_of_work(read_only=True) as uow:
                 record = instance_or_error(uow, each)
-                checks.append(verify_instance(hasher, record, uow.get_history(each), uow.get_payloads(each)))
+                checks.append(verify_instance(hasher, record, uow.history.rows(each), uow.history.payloads(each)))
         return VerifyReport(tuple(checks))
 
     def checkpoint(self) -> dict[str, Any]:
         """See `Engine.checkpoint`."""
         with self.parts.store.unit_of_work(read_only=True) as uow:
-            records = uow.list_instances()
+            records = uow.instances.list()
         return make_checkpoint(self.parts.hasher, records, self.parts.recorded(self.parts.clock.now()))
 
     def verify_against(self, checkpoint: Mapping[str, Any]) -> list[CheckpointFinding]:
@@ -45,8 +45,8 @@ class Integrity:
         findings = []
         for entry in check_checkpoint(self.parts.hasher, checkpoint):
             with self.parts.store.unit_of_work(read_only=True) as uow:
-                record = uow.get_instance(str(entry["id"]))
-                rows = uow.get_history(record.id) if record is not None else []
+                record = uow.instances.get(str(entry["id"]))
+                rows = uow.history.rows(record.id) if record is not None else []
             found = compare(entry, record, rows)
             if found is not None:
                 findings.append(found)

@@ -38,7 +38,7 @@ class EngineParts:
 
 def instance_or_error(uow: UnitOfWork, instance_id: str) -> InstanceRecord:
     """The instance, or NotFoundError naming it."""
-    record = uow.get_instance(instance_id)
+    record = uow.instances.get(instance_id)
     if record is None:
         raise NotFoundError(f"there is no instance '{instance_id}'")
     return record

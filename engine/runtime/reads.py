@@ -36,7 +36,7 @@ class Reads:
         with self.parts.store.unit_of_work(read_only=True) as uow:
             record = instance_or_error(uow, instance_id)
             cw, calendar = self.definitions.compiled_for(uow, record.workflow, record.version, record.definition_hash)
-            view = instance_view(cw, calendar, record, self.parts.clock.now(), uow.get_state_entries)
+            view = instance_view(cw, calendar, record, self.parts.clock.now(), uow.state_entries.of)
         self._log_access(reader, instance_id, "show")
         return view
 
@@ -61,12 +61,12 @@ class Reads:
         store = self.parts.store
         if assignee is None and not where:
             with store.unit_of_work(read_only=True) as uow:
-                return uow.list_instances(workflow=workflow, state=state, after=after, limit=limit or None)
+                return uow.instances.list(workflow=workflow, state=state, after=after, limit=limit or None)
         found: list[InstanceRecord] = []
         cursor = after
         while True:  # page through the store, filtering, until `limit` match
             with store.unit_of_work(read_only=True) as uow:
-                batch = uow.list_instances(workflow=workflow, state=state, after=cursor, limit=FILTER_PAGE)
+                batch = uow.instances.list(workflow=workflow, state=state, after=cursor, limit=FILTER_PAGE)
                 for record in batch:
                     if assignee is not None and assignee not in record.assignees.values():
                         continue
@@ -83,35 +83,35 @@ class Reads:
         cw, calendar = self.definitions.compiled_for(uow, record.workflow, record.version, record.definition_hash)
         if not all(name in cw.computed_map for name in where):
             return False
-        computed = instance_view(cw, calendar, record, self.parts.clock.now(), uow.get_state_entries).computed
+        computed = instance_view(cw, calendar, record, self.parts.clock.now(), uow.state_entries.of).computed
         return all(as_text(computed[name]) == wanted for name, wanted in where.items())
 
     def history(self, instance_id: str, reader: str | None) -> list[HistoryEntry]:
         """See `Engine.history`."""
         with self.parts.store.unit_of_work(read_only=True) as uow:
             instance_or_error(uow, instance_id)
-            payloads = uow.get_payloads(instance_id)
-            entries = [entry_of(row, payloads.get(row.seq)) for row in uow.get_history(instance_id)]
+            payloads = uow.history.payloads(instance_id)
+            entries = [entry_of(row, payloads.get(row.seq)) for row in uow.history.rows(instance_id)]
         self._log_access(reader, instance_id, "history")
         return entries
 
     def accesses(self, instance_id: str | None) -> list[AccessEntry]:
         with self.parts.store.unit_of_work(read_only=True) as uow:
-            return uow.get_access_entries(instance_id)
+            return uow.access_log.entries(instance_id)
 
     def outbox(self, *, pending_only: bool) -> list[OutboxMessage]:
         with self.parts.store.unit_of_work(read_only=True) as uow:
-            return uow.get_outbox(pending_only=pending_only)
+            return uow.outbox.messages(pending_only=pending_only)
 
     def refusals(self, instance_id: str | None) -> list[SecurityEvent]:
         with self.parts.store.unit_of_work(read_only=True) as uow:
-            return uow.get_security_events(instance_id)
+            return uow.security_log.entries(instance_id)
 
     def _log_access(self, reader: str | None, instance_id: str, action: str) -> None:
         if reader is None:
             return
         with self.parts.store.unit_of_work() as uow:
-            uow.add_access_entry(AccessEntry(self.parts.recorded(self.parts.clock.now()), nfc(reader), instance_id, action))
+            uow.access_log.add(AccessEntry(self.parts.recorded(self.parts.clock.now()), nfc(reader), instance_id, action))
 
 
 def as_text(value: Any) -> str:

@@ -7,13 +7,17 @@ failed event leaves instances, history, state entries, keys, outbox and definiti
 as they were. One unit of work runs at a time (a lock), like SQLite's single writer.
 
 Records are immutable, so tables hold them directly and reads hand them out without copying.
+
+The store makes its unit of work and its repositories once and hands the same object out for
+every unit of work: the store lock lets only one be open at a time, so nothing is shared
+between two open ones, and an event allocates no repository objects.
 """
 
 from __future__ import annotations
 
 import threading
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import ConflictError, QaflowError
 from engine.store.records import (
@@ -27,6 +31,7 @@ from engine.store.records import (
     SecurityEvent,
     StateEntry,
 )
+from engine.store.repositories import InstanceList
 
 # How to take one write back: a function and its arguments, called on rollback. Tuples rather
 # than closures, because a closure costs more to make and every event makes several.
@@ -50,9 +55,10 @@ class MemoryStore:
         # of waiting for itself; other threads wait their turn, as on a real database.
         self._lock = threading.RLock()
         self._active = False
+        self._uow = MemoryUnitOfWork(self)
 
     def unit_of_work(self, *, read_only: bool = False) -> MemoryUnitOfWork:
-        return MemoryUnitOfWork(self)  # one lock for all: reads are as cheap as writes here
+        return self._uow  # one lock for all: reads are as cheap as writes here
 
     def snapshot(self) -> tuple[Any, ...]:
         """Everything but the security and access logs, copied shallowly: equal snapshots, equal stores."""
@@ -68,13 +74,37 @@ class MemoryStore:
 
 
 class MemoryUnitOfWork:
-    """One transaction on a MemoryStore (see the module docstring); used once."""
+    """One transaction at a time on a MemoryStore (see the module docstring).
 
-    __slots__ = ("_store", "_undo")
+    Its undo log is cleared when it is entered, after the store lock is held; the
+    repositories append to that same list.
+    """
+
+    __slots__ = (
+        "_store",
+        "_undo",
+        "access_log",
+        "definitions",
+        "history",
+        "idempotency",
+        "instances",
+        "outbox",
+        "security_log",
+        "state_entries",
+    )
 
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
-        self._undo: list[Undo] = []
+        undo: list[Undo] = []
+        self._undo = undo
+        self.definitions = MemoryDefinitions(store, undo)
+        self.instances = MemoryInstances(store, undo)
+        self.state_entries = MemoryStateEntries(store, undo)
+        self.history = MemoryHistory(store, undo)
+        self.idempotency = MemoryIdempotency(store, undo)
+        self.outbox = MemoryOutbox(store, undo)
+        self.security_log = MemorySecurityLog(store, undo)
+        self.access_log = MemoryAccessLog(store, undo)
 
     def __enter__(self) -> MemoryUnitOfWork:
         store = self._store
@@ -83,28 +113,43 @@ class MemoryUnitOfWork:
             store._lock.release()
             raise QaflowError("a unit of work is already open on this store; the engine opens one per event")
         store._active = True
+        self._undo.clear()
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         store = self._store
+        undo = self._undo
         try:
             if exc_type is not None:
-                for undo in reversed(self._undo):
-                    undo[0](*undo[1:])
+                for step in reversed(undo):
+                    step[0](*step[1:])
         finally:
+            undo.clear()
             store._active = False
             store._lock.release()
 
-    # --- definitions -------------------------------------------------------------------
 
-    def get_definition(self, workflow: str, version: int) -> DefinitionRecord | None:
+class _Repository:
+    """A view of the store's tables that records how to undo each write in the unit of work's log."""
+
+    __slots__ = ("_store", "_undo")
+
+    def __init__(self, store: MemoryStore, undo: list[Undo]) -> None:
+        self._store = store
+        self._undo = undo
+
+
+class MemoryDefinitions(_Repository):
+    __slots__ = ()
+
+    def get(self, workflow: str, version: int) -> DefinitionRecord | None:
         return self._store.definitions.get((workflow, version))
 
-    def get_latest_definition(self, workflow: str) -> DefinitionRecord | None:
+    def latest(self, workflow: str) -> DefinitionRecord | None:
         versions = [record for (name, _), record in self._store.definitions.items() if name == workflow]
         return max(versions, key=lambda record: record.version, default=None)
 
-    def add_definition(self, record: DefinitionRecord) -> None:
+    def add(self, record: DefinitionRecord) -> None:
         table = self._store.definitions
         key = (record.workflow, record.version)
         if key in table:
@@ -112,22 +157,24 @@ class MemoryUnitOfWork:
         table[key] = record
         self._undo.append((dict.pop, table, key))
 
-    # --- instances ---------------------------------------------------------------------
 
-    def lock_instance(self, instance_id: str) -> InstanceRecord | None:
+class MemoryInstances(_Repository):
+    __slots__ = ()
+
+    def lock(self, instance_id: str) -> InstanceRecord | None:
         return self._store.instances.get(instance_id)  # the store lock already serialises writers
 
-    def get_instance(self, instance_id: str) -> InstanceRecord | None:
+    def get(self, instance_id: str) -> InstanceRecord | None:
         return self._store.instances.get(instance_id)
 
-    def add_instance(self, record: InstanceRecord) -> None:
+    def add(self, record: InstanceRecord) -> None:
         table = self._store.instances
         if record.id in table:
             raise ConflictError(f"instance {record.id} already exists")
         table[record.id] = record
         self._undo.append((dict.pop, table, record.id))
 
-    def update_instance(self, record: InstanceRecord, expected_lock_version: int) -> None:
+    def update(self, record: InstanceRecord, expected_lock_version: int) -> None:
         table = self._store.instances
         old = table.get(record.id)
         if old is None or old.lock_version != expected_lock_version:
@@ -135,14 +182,14 @@ class MemoryUnitOfWork:
         table[record.id] = record
         self._undo.append((dict.__setitem__, table, record.id, old))
 
-    def list_instances(
+    def list(
         self,
         *,
         workflow: str | None = None,
         state: str | None = None,
         after: str | None = None,
         limit: int | None = None,
-    ) -> list[InstanceRecord]:
+    ) -> InstanceList:
         found = [
             record
             for record_id, record in sorted(self._store.instances.items())
@@ -152,19 +199,23 @@ class MemoryUnitOfWork:
         ]
         return found if not limit else found[:limit]
 
-    # --- state entries -----------------------------------------------------------------
 
-    def add_state_entry(self, entry: StateEntry) -> None:
+class MemoryStateEntries(_Repository):
+    __slots__ = ()
+
+    def add(self, entry: StateEntry) -> None:
         entries = self._store.state_entries.setdefault(entry.instance_id, [])
         entries.append(entry)
         self._undo.append((list.pop, entries))
 
-    def get_state_entries(self, instance_id: str) -> list[StateEntry]:
+    def of(self, instance_id: str) -> list[StateEntry]:
         return list(self._store.state_entries.get(instance_id, ()))
 
-    # --- history -----------------------------------------------------------------------
 
-    def append_history(self, row: HistoryRow, payload: bytes) -> None:
+class MemoryHistory(_Repository):
+    __slots__ = ()
+
+    def append(self, row: HistoryRow, payload: bytes) -> None:
         rows = self._store.history.setdefault(row.instance_id, [])
         if rows and rows[-1].seq >= row.seq:
             raise ConflictError(f"history row {row.seq} of {row.instance_id} already exists")
@@ -173,18 +224,20 @@ class MemoryUnitOfWork:
         payloads[row.seq] = payload
         self._undo.append((_unappend, rows, payloads, row.seq))
 
-    def get_history(self, instance_id: str) -> list[HistoryRow]:
+    def rows(self, instance_id: str) -> list[HistoryRow]:
         return sorted(self._store.history.get(instance_id, ()), key=lambda row: row.seq)
 
-    def get_payloads(self, instance_id: str) -> dict[int, HistoryPayload]:
+    def payloads(self, instance_id: str) -> dict[int, HistoryPayload]:
         return {seq: HistoryPayload(instance_id, seq, body) for seq, body in self._store.payloads.get(instance_id, {}).items()}
 
-    # --- idempotency keys --------------------------------------------------------------
 
-    def get_idempotency_key(self, scope: str, key: str) -> IdempotencyRecord | None:
+class MemoryIdempotency(_Repository):
+    __slots__ = ()
+
+    def get(self, scope: str, key: str) -> IdempotencyRecord | None:
         return self._store.idempotency.get((scope, key))
 
-    def add_idempotency_key(self, record: IdempotencyRecord) -> None:
+    def add(self, record: IdempotencyRecord) -> None:
         table = self._store.idempotency
         key = (record.scope, record.key)
         if key in table:
@@ -192,37 +245,50 @@ class MemoryUnitOfWork:
         table[key] = record
         self._undo.append((dict.pop, table, key))
 
-    # --- outbox ------------------------------------------------------------------------
 
-    def add_outbox_message(self, message: OutboxMessage) -> None:
+class MemoryOutbox(_Repository):
+    __slots__ = ()
+
+    def add(self, message: OutboxMessage) -> None:
         outbox = self._store.outbox
         outbox.append(message)
         self._undo.append((list.pop, outbox))
 
-    def get_outbox(self, *, pending_only: bool = False) -> list[OutboxMessage]:
+    def messages(self, *, pending_only: bool = False) -> list[OutboxMessage]:
         return [message for message in self._store.outbox if not pending_only or message.status == "pending"]
 
-    # --- security log ------------------------------------------------------------------
 
-    def add_security_event(self, event: SecurityEvent) -> None:
+class MemorySecurityLog(_Repository):
+    __slots__ = ()
+
+    def add(self, event: SecurityEvent) -> None:
         log = self._store.security_log
         log.append(event)
         self._undo.append((list.pop, log))
 
-    def get_security_events(self, instance_id: str | None = None) -> list[SecurityEvent]:
+    def entries(self, instance_id: str | None = None) -> list[SecurityEvent]:
         return [event for event in self._store.security_log if instance_id is None or event.instance_id == instance_id]
 
-    # --- access log --------------------------------------------------------------------
 
-    def add_access_entry(self, entry: AccessEntry) -> None:
+class MemoryAccessLog(_Repository):
+    __slots__ = ()
+
+    def add(self, entry: AccessEntry) -> None:
         log = self._store.access_log
         log.append(entry)
         self._undo.append((list.pop, log))
 
-    def get_access_entries(self, instance_id: str | None = None) -> list[AccessEntry]:
+    def entries(self, instance_id: str | None = None) -> list[AccessEntry]:
         return [entry for entry in self._store.access_log if instance_id is None or entry.instance_id == instance_id]
 
 
 def _unappend(rows: list[HistoryRow], payloads: dict[int, bytes | None], seq: int) -> None:
     rows.pop()
     del payloads[seq]
+
+
+if TYPE_CHECKING:
+    from engine.store.protocol import Store, UnitOfWork
+
+    def _conforms(store: MemoryStore, uow: MemoryUnitOfWork) -> tuple[Store, UnitOfWork]:
+        return store, uow  # mypy checks here that both still match the engine's Protocols

@@ -97,7 +97,7 @@ def test_a_refusal_lists_every_reason_in_table_order() -> None:
 def test_the_fast_path_is_the_first_reason_of_the_full_judgement() -> None:
     engine, instance_id = _started()
     with engine.store.unit_of_work(read_only=True) as uow:
-        record = uow.get_instance(instance_id)
+        record = uow.instances.get(instance_id)
         assert record is not None
         cw, calendar = engine.definitions.compiled_for(uow, record.workflow, record.version, record.definition_hash)
     rule = cw.candidates[("submit", record.state)][0]

@@ -75,8 +75,8 @@ def test_the_engine_keeps_the_stored_form_and_replays_it() -> None:
     args: tuple[Any, ...] = (view.id, "allocate", QA_LEAD, {"auditor_trained": True})
     first = engine.fire(*args, assign={"auditor": "aud-7"}, idempotency_key="f1")
     with store.unit_of_work(read_only=True) as uow:
-        kept_fire = uow.get_idempotency_key(f"fire:{view.id}", "f1")
-        kept_start = uow.get_idempotency_key("start:case_file_audit", "s1")
+        kept_fire = uow.idempotency.get(f"fire:{view.id}", "f1")
+        kept_start = uow.idempotency.get("start:case_file_audit", "s1")
     assert kept_fire is not None and kept_start is not None
     assert kept_fire.result == stored_fire_result(first) and list(kept_fire.result) == list(KEPT_FIRE)
     assert list(kept_start.result) == list(KEPT_START)

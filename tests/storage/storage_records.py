@@ -106,7 +106,7 @@ def payload(instance_id: str, seq: int) -> bytes:
 
 
 def payload_record(instance_id: str, seq: int) -> HistoryPayload:
-    """What `get_payloads` gives back for `payload(instance_id, seq)`."""
+    """What `history.payloads` gives back for `payload(instance_id, seq)`."""
     return HistoryPayload(instance_id=instance_id, seq=seq, body=payload(instance_id, seq))
 
 

@@ -21,28 +21,28 @@ def test_access_entries_round_trip_in_order(store: Any) -> None:
     ]
     with store.unit_of_work() as uow:
         for entry in entries:
-            uow.add_access_entry(entry)
+            uow.access_log.add(entry)
     with store.unit_of_work() as uow:
-        assert uow.get_access_entries() == entries
-        assert uow.get_access_entries("i-1") == [entries[0], entries[2]]
+        assert uow.access_log.entries() == entries
+        assert uow.access_log.entries("i-1") == [entries[0], entries[2]]
 
 
 def test_an_access_entry_rolls_back_with_its_unit_of_work(store: Any) -> None:
     try:
         with store.unit_of_work() as uow:
-            uow.add_access_entry(AccessEntry(AT, "r", "i-1", "show"))
+            uow.access_log.add(AccessEntry(AT, "r", "i-1", "show"))
             raise RuntimeError("boom")
     except RuntimeError:
         pass
     with store.unit_of_work() as uow:
-        assert uow.get_access_entries() == []
+        assert uow.access_log.entries() == []
 
 
 def test_outbox_not_after_round_trips(store: Any) -> None:
     seed(store, ID_A)
     message = dataclasses.replace(outbox_message("m-1", ID_A, 1, 1), not_after=AT + dt.timedelta(days=1))
     with store.unit_of_work() as uow:
-        uow.add_outbox_message(message)
+        uow.outbox.add(message)
     with store.unit_of_work() as uow:
-        assert uow.get_outbox() == [message]
-        assert uow.get_outbox(pending_only=True) == [message]
+        assert uow.outbox.messages() == [message]
+        assert uow.outbox.messages(pending_only=True) == [message]

@@ -33,10 +33,10 @@ WAIT = 120.0  # seconds: a hang guard only (no test asserts speed); far beyond a
 
 def seed(store: SqlStore, *instance_ids: str) -> None:
     with store.unit_of_work() as uow:
-        uow.add_definition(definition())
+        uow.definitions.add(definition())
         for instance_id in instance_ids:
-            uow.add_instance(instance(instance_id))
-            uow.append_history(history_row(instance_id, 1), payload(instance_id, 1))
+            uow.instances.add(instance(instance_id))
+            uow.history.append(history_row(instance_id, 1), payload(instance_id, 1))
 
 
 @pytest.fixture
@@ -72,7 +72,7 @@ def wait_until(condition: Callable[[], Any], what: str) -> Any:
 # --- FOR UPDATE --------------------------------------------------------------------------
 
 
-def test_lock_instance_renders_for_update(pg_store: SqlStore) -> None:
+def test_instances_lock_renders_for_update(pg_store: SqlStore) -> None:
     assert _LOCK_INSTANCE.sql(pg_store.engine.dialect).endswith("FOR UPDATE")
 
 
@@ -85,10 +85,10 @@ def test_for_update_serialises_two_units_of_work_on_one_instance(pg_store: SqlSt
     def first() -> None:
         try:
             with pg_store.unit_of_work() as uow:
-                assert uow.lock_instance(ID_A) == instance(ID_A)
+                assert uow.instances.lock(ID_A) == instance(ID_A)
                 first_locked.set()
                 assert release.wait(WAIT), "never released"
-                uow.update_instance(instance(ID_A, lock_version=2, state="completed"), 1)
+                uow.instances.update(instance(ID_A, lock_version=2, state="completed"), 1)
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
             first_locked.set()
@@ -96,10 +96,10 @@ def test_for_update_serialises_two_units_of_work_on_one_instance(pg_store: SqlSt
     def second() -> None:
         try:
             with pg_store.unit_of_work() as uow:
-                locked = uow.lock_instance(ID_A)  # waits here until `first` commits
+                locked = uow.instances.lock(ID_A)  # waits here until `first` commits
                 seen.append(locked)
                 assert locked is not None
-                uow.update_instance(instance(ID_A, lock_version=3, state="closed"), locked.lock_version)
+                uow.instances.update(instance(ID_A, lock_version=3, state="closed"), locked.lock_version)
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -113,7 +113,7 @@ def test_for_update_serialises_two_units_of_work_on_one_instance(pg_store: SqlSt
         assert any("FOR UPDATE" in query for query in blocked)
         assert seen == []  # still waiting
         with pg_store.unit_of_work() as uow:  # a plain read neither waits nor sees uncommitted work
-            assert uow.get_instance(ID_A) == instance(ID_A)
+            assert uow.instances.get(ID_A) == instance(ID_A)
     finally:
         release.set()
         one.join(WAIT)
@@ -122,7 +122,7 @@ def test_for_update_serialises_two_units_of_work_on_one_instance(pg_store: SqlSt
     assert errors == []
     assert seen == [instance(ID_A, lock_version=2, state="completed")]  # the first one's commit, not the row it waited on
     with pg_store.unit_of_work() as uow:
-        assert uow.get_instance(ID_A) == instance(ID_A, lock_version=3, state="closed")
+        assert uow.instances.get(ID_A) == instance(ID_A, lock_version=3, state="closed")
 
 
 def test_a_lock_not_obtained_in_time_is_a_conflict(pg_url: str) -> None:
@@ -131,13 +131,13 @@ def test_a_lock_not_obtained_in_time_is_a_conflict(pg_url: str) -> None:
     try:
         seed(holder, ID_A)
         with holder.unit_of_work() as uow:
-            uow.lock_instance(ID_A)
+            uow.instances.lock(ID_A)
             with pytest.raises(ConflictError, match="try again") as raised, impatient.unit_of_work() as other:
-                other.lock_instance(ID_A)
+                other.instances.lock(ID_A)
         cause = raised.value.__cause__
         assert isinstance(cause, DBAPIError) and isinstance(cause.orig, psycopg.errors.LockNotAvailable)
         with impatient.unit_of_work() as other:  # free again; the connection was rolled back, not lost
-            assert other.lock_instance(ID_A) == instance(ID_A)
+            assert other.instances.lock(ID_A) == instance(ID_A)
     finally:
         holder.close()
         impatient.close()
@@ -175,12 +175,12 @@ def test_a_serialization_failure_at_commit_is_a_conflict(pg_url: str) -> None:
     try:
         seed(other, ID_A)
         with pytest.raises(ConflictError), store.unit_of_work() as uow:
-            assert uow.get_instance(ID_A) == instance(ID_A)  # the snapshot is taken here
+            assert uow.instances.get(ID_A) == instance(ID_A)  # the snapshot is taken here
             with other.unit_of_work() as meanwhile:
-                meanwhile.update_instance(instance(ID_A, lock_version=2), 1)
-            uow.update_instance(instance(ID_A, lock_version=2, state="x"), 1)  # 40001: concurrent update
+                meanwhile.instances.update(instance(ID_A, lock_version=2), 1)
+            uow.instances.update(instance(ID_A, lock_version=2, state="x"), 1)  # 40001: concurrent update
         with other.unit_of_work() as uow:
-            assert uow.get_instance(ID_A) == instance(ID_A, lock_version=2)
+            assert uow.instances.get(ID_A) == instance(ID_A, lock_version=2)
     finally:
         store.close()
         other.close()
@@ -192,9 +192,9 @@ def test_a_lost_connection_is_a_storage_error_and_the_next_unit_of_work_reconnec
         pid = uow._cursor.connection.info.backend_pid
         with admin.connect() as conn:
             conn.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
-        uow.get_instance(ID_A)
+        uow.instances.get(ID_A)
     with pg_store.unit_of_work() as uow:
-        assert uow.get_instance(ID_A) == instance(ID_A)
+        assert uow.instances.get(ID_A) == instance(ID_A)
 
 
 def test_an_unreachable_server_is_a_storage_error() -> None:
@@ -244,8 +244,8 @@ def test_history_triggers_refuse_update_delete_and_truncate(pg_store: SqlStore, 
         conn.exec_driver_sql(statement)
     assert raised.value.orig is not None and raised.value.orig.sqlstate == "23000"
     with pg_store.unit_of_work() as uow:
-        assert uow.get_history(ID_A) == [history_row(ID_A, 1)]
-        assert list(uow.get_payloads(ID_A)) == [1]
+        assert uow.history.rows(ID_A) == [history_row(ID_A, 1)]
+        assert list(uow.history.payloads(ID_A)) == [1]
 
 
 def test_history_payloads_can_still_be_redacted(pg_store: SqlStore) -> None:
@@ -271,11 +271,11 @@ def test_aware_times_round_trip_whatever_the_session_time_zone(pg_url: str, admi
         record = instance(ID_A)
         moved = type(record)(**{**vars(record), "created_at": dt.datetime(2025, 7, 1, 9, 30, 0, 5, tzinfo=summer)})
         with store.unit_of_work() as uow:
-            uow.add_instance(moved)
-            uow.append_history(history_row(ID_A, 1), payload(ID_A, 1))
+            uow.instances.add(moved)
+            uow.history.append(history_row(ID_A, 1), payload(ID_A, 1))
         with store.unit_of_work() as uow:
-            got = uow.get_instance(ID_A)
-            rows = uow.get_history(ID_A)
+            got = uow.instances.get(ID_A)
+            rows = uow.history.rows(ID_A)
         assert got == moved
         assert got is not None and got.created_at.tzinfo is dt.UTC and got.updated_at.tzinfo is dt.UTC
         assert got.created_at == dt.datetime(2025, 7, 1, 8, 30, 0, 5, tzinfo=dt.UTC)
@@ -304,10 +304,10 @@ def test_statements_run_many_times_stay_correct_once_psycopg_prepares_them(pg_st
     seed(pg_store, ID_A)
     for n in range(2, 12):
         with pg_store.unit_of_work() as uow:
-            locked = uow.lock_instance(ID_A)
+            locked = uow.instances.lock(ID_A)
             assert locked is not None and locked.lock_version == n - 1
-            uow.update_instance(instance(ID_A, lock_version=n), n - 1)
-            uow.append_history(history_row(ID_A, n), payload(ID_A, n))
+            uow.instances.update(instance(ID_A, lock_version=n), n - 1)
+            uow.history.append(history_row(ID_A, n), payload(ID_A, n))
     with pg_store.unit_of_work() as uow:
-        assert [row.seq for row in uow.get_history(ID_A)] == list(range(1, 12))
-        assert uow.get_instance(ID_A) == instance(ID_A, lock_version=11)
+        assert [row.seq for row in uow.history.rows(ID_A)] == list(range(1, 12))
+        assert uow.instances.get(ID_A) == instance(ID_A, lock_version=11)

@@ -17,14 +17,14 @@ def test_a_read_goes_ahead_while_a_writer_holds_the_lock(sqlite_url: str) -> Non
     try:
         seed(writer, ID_A)
         with writer.unit_of_work() as held:  # BEGIN IMMEDIATE: the write lock, until we leave
-            held.lock_instance(ID_A)
+            held.instances.lock(ID_A)
             # the reader gives up on a lock after 50 ms (as the writer below shows), so a read
             # that needed the lock would fail here rather than answer
             with reader.unit_of_work(read_only=True) as uow:
-                assert uow.get_instance(ID_A) is not None
-                assert len(uow.get_history(ID_A)) == 1
+                assert uow.instances.get(ID_A) is not None
+                assert len(uow.history.rows(ID_A)) == 1
             with pytest.raises(ConflictError), reader.unit_of_work() as blocked:  # a writer does wait, then gives up
-                blocked.get_instance(ID_A)
+                blocked.instances.get(ID_A)
     finally:
         writer.close()
         reader.close()
@@ -36,11 +36,11 @@ def test_a_read_sees_the_last_committed_state_not_the_writers_work_in_progress(s
     try:
         seed(writer, ID_A)
         with writer.unit_of_work() as held:
-            record = held.lock_instance(ID_A)
+            record = held.instances.lock(ID_A)
             assert record is not None
-            held.update_instance(dataclasses.replace(record, state="elsewhere", lock_version=record.lock_version + 1), record.lock_version)
+            held.instances.update(dataclasses.replace(record, state="elsewhere", lock_version=record.lock_version + 1), record.lock_version)
             with reader.unit_of_work(read_only=True) as uow:
-                seen = uow.get_instance(ID_A)
+                seen = uow.instances.get(ID_A)
                 assert seen is not None and seen.state == record.state
     finally:
         writer.close()

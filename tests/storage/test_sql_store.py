@@ -8,6 +8,7 @@ tested in test_sqlite_store.py and test_postgresql_store.py.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
 import sqlalchemy as sa
@@ -26,17 +27,40 @@ ID_B = "0190f1c2-8d3a-7c4e-9b1f-3a5e7d9c1b2b"
 
 def seed(store: SqlStore, *instance_ids: str) -> None:
     with store.unit_of_work() as uow:
-        uow.add_definition(definition())
+        uow.definitions.add(definition())
         for instance_id in instance_ids:
-            uow.add_instance(instance(instance_id))
-            uow.append_history(history_row(instance_id, 1), payload(instance_id, 1))
+            uow.instances.add(instance(instance_id))
+            uow.history.append(history_row(instance_id, 1), payload(instance_id, 1))
 
 
 def test_a_unit_of_work_inside_another_on_one_thread_is_refused_at_once(sql_store: SqlStore) -> None:
     with sql_store.unit_of_work(), pytest.raises(QaflowError, match="already open"), sql_store.unit_of_work():
         pass
     with sql_store.unit_of_work() as uow:  # and the store is usable afterwards
-        assert uow.list_instances() == []
+        assert uow.instances.list() == []
+
+
+def test_a_read_only_unit_of_work_inside_a_write_one_is_refused_too(sql_store: SqlStore) -> None:
+    with sql_store.unit_of_work(), pytest.raises(QaflowError, match="already open"), sql_store.unit_of_work(read_only=True):
+        pass
+    with sql_store.unit_of_work() as uow:
+        assert uow.instances.list() == []
+
+
+def test_each_thread_reuses_its_own_units_of_work_and_their_repositories(sql_store: SqlStore) -> None:
+    # made once per thread and per read_only, so an event allocates no repository objects
+    first = sql_store.unit_of_work()
+    with first as uow:
+        repositories = (uow.instances, uow.history)
+    assert sql_store.unit_of_work() is first
+    with sql_store.unit_of_work() as again:
+        assert (again.instances, again.history) == repositories
+    assert sql_store.unit_of_work(read_only=True) is not first
+    elsewhere: list[object] = []
+    thread = threading.Thread(target=lambda: elsewhere.append(sql_store.unit_of_work()))
+    thread.start()
+    thread.join()
+    assert elsewhere and elsewhere[0] is not first
 
 
 # --- history is append-only; payloads can be redacted ------------------------------------
@@ -56,7 +80,7 @@ def test_history_refuses_update_and_delete(sql_store: SqlStore, statement: str) 
     with pytest.raises(IntegrityError, match="history is append-only"), sql_store.engine.begin() as conn:
         conn.exec_driver_sql(statement)
     with sql_store.unit_of_work() as uow:
-        assert uow.get_history(ID_A) == [history_row(ID_A, 1)]
+        assert uow.history.rows(ID_A) == [history_row(ID_A, 1)]
 
 
 def test_history_refusal_inside_a_unit_of_work_is_a_storage_error(sql_store: SqlStore) -> None:
@@ -65,7 +89,7 @@ def test_history_refusal_inside_a_unit_of_work_is_a_storage_error(sql_store: Sql
         uow._run(Prepared(history.delete()), {})  # a bug in a repository, as the triggers imagine it
     assert isinstance(raised.value.__cause__, IntegrityError)
     with sql_store.unit_of_work() as uow:
-        assert [row.seq for row in uow.get_history(ID_A)] == [1]
+        assert [row.seq for row in uow.history.rows(ID_A)] == [1]
 
 
 def test_a_redacted_payload_reads_back_with_its_time(sql_store: SqlStore) -> None:
@@ -77,7 +101,7 @@ def test_a_redacted_payload_reads_back_with_its_time(sql_store: SqlStore) -> Non
         )
     with sql_store.unit_of_work() as uow:
         redacted = HistoryPayload(ID_A, 1, None, dt.datetime(2025, 6, 1, 12, 0, 0, 1, tzinfo=dt.UTC))
-        assert uow.get_payloads(ID_A) == {1: redacted}
+        assert uow.history.payloads(ID_A) == {1: redacted}
 
 
 # --- integrity ---------------------------------------------------------------------------
@@ -86,25 +110,25 @@ def test_a_redacted_payload_reads_back_with_its_time(sql_store: SqlStore) -> Non
 def test_a_dangling_reference_fails_the_commit_and_leaves_nothing(sql_store: SqlStore) -> None:
     seed(sql_store)
     with pytest.raises(StorageError, match=r"(?i)foreign key") as raised, sql_store.unit_of_work() as uow:
-        uow.append_history(history_row(ID_B, 1), payload(ID_B, 1))  # no such instance
+        uow.history.append(history_row(ID_B, 1), payload(ID_B, 1))  # no such instance
     assert isinstance(raised.value.__cause__, IntegrityError)
     with sql_store.unit_of_work() as uow:
-        assert uow.get_history(ID_B) == []
+        assert uow.history.rows(ID_B) == []
 
 
 def test_writes_may_come_in_any_order_within_a_unit_of_work(sql_store: SqlStore) -> None:
     with sql_store.unit_of_work() as uow:  # foreign keys are checked at commit
-        uow.append_history(history_row(ID_A, 1), payload(ID_A, 1))
-        uow.add_instance(instance(ID_A))
-        uow.add_definition(definition())
+        uow.history.append(history_row(ID_A, 1), payload(ID_A, 1))
+        uow.instances.add(instance(ID_A))
+        uow.definitions.add(definition())
     with sql_store.unit_of_work() as uow:
-        assert uow.get_instance(ID_A) == instance(ID_A)
+        assert uow.instances.get(ID_A) == instance(ID_A)
 
 
 def test_a_duplicate_is_a_conflict_chained_to_the_driver_error(sql_store: SqlStore) -> None:
     seed(sql_store, ID_A)
     with pytest.raises(ConflictError, match=f"history row 1 of {ID_A} already exists") as raised, sql_store.unit_of_work() as uow:
-        uow.append_history(history_row(ID_A, 1), payload(ID_A, 1))
+        uow.history.append(history_row(ID_A, 1), payload(ID_A, 1))
     assert isinstance(raised.value.__cause__, IntegrityError)
 
 
@@ -114,11 +138,11 @@ def test_the_store_is_usable_after_a_failed_unit_of_work(sql_store: SqlStore) ->
     seed(sql_store, ID_A)
     for _ in range(3):
         with pytest.raises(ConflictError), sql_store.unit_of_work() as uow:
-            uow.add_instance(instance(ID_A))
+            uow.instances.add(instance(ID_A))
     with sql_store.unit_of_work() as uow:
-        uow.update_instance(instance(ID_A, lock_version=2, state="completed"), 1)
+        uow.instances.update(instance(ID_A, lock_version=2, state="completed"), 1)
     with sql_store.unit_of_work() as uow:
-        assert uow.get_instance(ID_A) == instance(ID_A, lock_version=2, state="completed")
+        assert uow.instances.get(ID_A) == instance(ID_A, lock_version=2, state="completed")
 
 
 def test_a_naive_time_is_refused(sql_store: SqlStore) -> None:
@@ -126,7 +150,7 @@ def test_a_naive_time_is_refused(sql_store: SqlStore) -> None:
     record = instance(ID_A)
     naive = type(record)(**{**vars(record), "created_at": dt.datetime(2025, 1, 1, 12, 0)})
     with pytest.raises(ValueError, match="aware datetime"), sql_store.unit_of_work() as uow:
-        uow.add_instance(naive)
+        uow.instances.add(naive)
 
 
 # --- opening a store ---------------------------------------------------------------------

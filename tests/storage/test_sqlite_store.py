@@ -24,10 +24,10 @@ ID_B = "0190f1c2-8d3a-7c4e-9b1f-3a5e7d9c1b2b"
 
 def seed(store: SqlStore, *instance_ids: str) -> None:
     with store.unit_of_work() as uow:
-        uow.add_definition(definition())
+        uow.definitions.add(definition())
         for instance_id in instance_ids:
-            uow.add_instance(instance(instance_id))
-            uow.append_history(history_row(instance_id, 1), payload(instance_id, 1))
+            uow.instances.add(instance(instance_id))
+            uow.history.append(history_row(instance_id, 1), payload(instance_id, 1))
 
 
 def pragma(engine: sa.Engine, name: str) -> object:
@@ -77,12 +77,12 @@ def test_begin_immediate_takes_the_write_lock_even_for_reads(sqlite_url: str) ->
     other = SqlStore(create_database_engine(sqlite_url, busy_timeout_ms=20))
     try:
         with holder.unit_of_work() as uow:
-            uow.list_instances()  # only a read: a deferred BEGIN would take no lock
+            uow.instances.list()  # only a read: a deferred BEGIN would take no lock
             with pytest.raises(ConflictError, match="locked") as raised, other.unit_of_work():
                 pass
         assert isinstance(raised.value.__cause__, sqlite3.OperationalError)
         with other.unit_of_work() as uow:  # the lock is free again
-            assert uow.list_instances() == []
+            assert uow.instances.list() == []
     finally:
         holder.close()
         other.close()
@@ -103,7 +103,7 @@ def test_a_locked_begin_is_retried_before_it_becomes_a_conflict(sqlite_url: str,
             other.unit_of_work().__enter__()
         assert attempts.count("BEGIN IMMEDIATE") == LOCK_ATTEMPTS
         with other.unit_of_work() as uow:  # no connection was left stuck in a half-begun state
-            assert uow.get_instance(ID_A) is None
+            assert uow.instances.get(ID_A) is None
     finally:
         holder.close()
         other.close()
@@ -117,7 +117,7 @@ def test_a_second_writer_waits_for_the_first_and_then_sees_its_commit(sqlite_sto
     def first_writer() -> None:
         try:
             with sqlite_store.unit_of_work() as uow:
-                uow.add_instance(instance(ID_A))
+                uow.instances.add(instance(ID_A))
                 started.set()
                 threading.Event().wait(0.2)  # hold the lock while the other thread tries
         except BaseException as exc:  # pragma: no cover - reported below
@@ -128,8 +128,8 @@ def test_a_second_writer_waits_for_the_first_and_then_sees_its_commit(sqlite_sto
     thread.start()
     started.wait()
     with sqlite_store.unit_of_work() as uow:  # waits in BEGIN IMMEDIATE (busy_timeout 5 s)
-        assert uow.get_instance(ID_A) == instance(ID_A)
-        uow.update_instance(instance(ID_A, lock_version=2, state="completed"), 1)
+        assert uow.instances.get(ID_A) == instance(ID_A)
+        uow.instances.update(instance(ID_A, lock_version=2, state="completed"), 1)
     thread.join()
     assert errors == []
 
@@ -143,12 +143,12 @@ def test_times_are_stored_as_sortable_utc_text_and_read_back_aware(sqlite_store:
     record = instance(ID_A)
     moved = type(record)(**{**vars(record), "created_at": dt.datetime(2025, 7, 1, 9, 30, 0, 5, tzinfo=london)})
     with sqlite_store.unit_of_work() as uow:
-        uow.add_instance(moved)
+        uow.instances.add(moved)
     with sqlite_store.engine.connect() as conn:
         stored = conn.exec_driver_sql("SELECT created_at, updated_at FROM instances").one()
     assert stored == ("2025-07-01T08:30:00.000005Z", "2025-03-30T01:00:01.123457Z")
     with sqlite_store.unit_of_work() as uow:
-        got = uow.get_instance(ID_A)
+        got = uow.instances.get(ID_A)
     assert got is not None and got.created_at.tzinfo is dt.UTC and got.updated_at.tzinfo is dt.UTC
     assert got.created_at == moved.created_at
 
@@ -159,12 +159,12 @@ def test_utc_text_sorts_in_time_order(sqlite_store: SqlStore) -> None:
     with sqlite_store.unit_of_work() as uow:
         for n, moment in enumerate(moments):
             record = instance(f"i-{n}")
-            uow.add_instance(type(record)(**{**vars(record), "created_at": moment}))
+            uow.instances.add(type(record)(**{**vars(record), "created_at": moment}))
     with sqlite_store.engine.connect() as conn:
         ordered = conn.exec_driver_sql("SELECT created_at FROM instances ORDER BY created_at").scalars().all()
     assert ordered == sorted(ordered)
     with sqlite_store.unit_of_work() as uow:
-        assert sorted(record.created_at for record in uow.list_instances()) == sorted(moments)
+        assert sorted(record.created_at for record in uow.instances.list()) == sorted(moments)
 
 
 # --- opening a store ---------------------------------------------------------------------
@@ -192,7 +192,7 @@ def test_open_store_checks_the_schema_without_the_write_lock(sqlite_url: str) ->
         store = open_store(sqlite_url)
         try:
             with store.unit_of_work(read_only=True) as uow:
-                assert uow.list_instances() == []
+                assert uow.instances.list() == []
         finally:
             store.close()
     finally:
@@ -211,7 +211,7 @@ def test_open_store_reads_a_database_the_user_may_only_read(sqlite_url: str) -> 
     store = open_store(f"sqlite:///file:{sa.make_url(sqlite_url).database}?mode=ro&uri=true")
     try:
         with store.unit_of_work(read_only=True) as uow:
-            assert uow.get_instance(ID_A) == instance(ID_A)
+            assert uow.instances.get(ID_A) == instance(ID_A)
     finally:
         store.close()
 
@@ -221,7 +221,7 @@ def test_open_store_can_migrate_a_new_database(tmp_path: Path) -> None:
     try:
         seed(store, ID_A)
         with store.unit_of_work() as uow:
-            assert uow.get_instance(ID_A) == instance(ID_A)
+            assert uow.instances.get(ID_A) == instance(ID_A)
         assert pragma(store.engine, "synchronous") == 1
     finally:
         store.close()
@@ -232,7 +232,7 @@ def test_an_in_memory_database_can_be_migrated_and_used() -> None:
     try:
         seed(store, ID_A)
         with store.unit_of_work() as uow:
-            assert uow.get_instance(ID_A) == instance(ID_A)
+            assert uow.instances.get(ID_A) == instance(ID_A)
         assert pragma(store.engine, "foreign_keys") == 1  # back on after the migration
     finally:
         store.close()
