@@ -7,7 +7,7 @@ Public API:
     upgrade(url)                                  migrate to the newest schema (`qaflow db upgrade`)
     current(url), check(url)                      the database's revision; `alembic check`
 
-Modules: `tables` (the schema), `types` (UTC times, JSON text), `database` (engines, SQLite
+Modules: `tables` (the schema), `columns` (column types: UTC times, JSON text), `database` (engines, SQLite
 locking, error translation), `prepared` (statements compiled once, run on the driver's
 cursor), `store` (the unit of work), `revision` (the schema revision, read without alembic,
 for `open_store`'s check), `migrate` (alembic, in code; `migrations/` holds the scripts).

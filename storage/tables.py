@@ -35,7 +35,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from storage.types import JSONText, JSONTuple, JSONTupleMap, UTCDateTime
+from storage.columns import JSONText, JSONTuple, JSONTupleMap, UTCDateTime
 
 __all__ = [
     "NAMING_CONVENTION",

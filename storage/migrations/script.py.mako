@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import storage.types
+import storage.columns
 ${imports if imports else ""}
 
 revision: str = ${repr(up_revision)}

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from storage.types import JSONText, JSONTuple, JSONTupleMap, UTCDateTime
+from storage.columns import JSONText, JSONTuple, JSONTupleMap, UTCDateTime
 
 revision: str = "0001"
 down_revision: str | Sequence[str] | None = None
