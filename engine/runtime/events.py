@@ -29,7 +29,7 @@ from engine.runtime.replies import fire_result_from_stored, start_from_stored, s
 from engine.runtime.roles import available_triggers
 from engine.runtime.views import instance_view, security_event
 from engine.store.protocol import UnitOfWork
-from engine.store.records import IdempotencyRecord, InstanceRecord
+from engine.store.records import IdempotencyRecord
 
 
 class Events:
@@ -98,8 +98,11 @@ class Events:
                 record = uow.instances.lock(instance_id)
                 if record is None:
                     raise NotFoundError(f"there is no instance '{instance_id}'")
-                if idempotency_key is not None:
-                    return self._fire_once(uow, record, trigger, actor, data, assign, comment, idempotency_key, lock_version, now)
+                if idempotency_key is not None:  # DESIGN §4.6: the first result for the same request
+                    scope, request_hash = f"fire:{record.id}", _request_hash(trigger, actor, data, assign, comment)
+                    kept = _kept(uow, scope, idempotency_key, request_hash)
+                    if kept is not None:
+                        return fire_result_from_stored(kept.result)
                 if lock_version is not None and lock_version != record.lock_version:
                     raise ConflictError(f"instance '{instance_id}' is at lock_version {record.lock_version}, not {lock_version}")
                 found = self.definitions.by_hash.get(record.definition_hash)
@@ -117,47 +120,13 @@ class Events:
                     entries_of=uow.state_entries.of,
                 )
                 recorded = now if parts.wall_clock is None else parts.wall_clock.now()  # inline: every event
-                return commit_fire(uow, parts.hasher, cw, record, step, actor=actor, now=now, recorded_at=recorded)
+                result = commit_fire(uow, parts.hasher, cw, record, step, actor=actor, now=now, recorded_at=recorded)
+                if idempotency_key is not None:
+                    uow.idempotency.add(IdempotencyRecord(scope, idempotency_key, request_hash, stored_fire_result(result), record.id, now))
+                return result
         except QaflowError as exc:
             self._log_rejection(exc, actor, instance_id, None, trigger, now)
             raise
-
-    def _fire_once(
-        self,
-        uow: UnitOfWork,
-        record: InstanceRecord,
-        trigger: str,
-        actor: Actor,
-        data: Any,
-        assign: Any,
-        comment: Any,
-        key: str,
-        lock_version: int | None,
-        now: dt.datetime,
-    ) -> FireResult:
-        """`fire` with an idempotency key (DESIGN §4.6): the first result for the same request."""
-        scope, request_hash = f"fire:{record.id}", _request_hash(trigger, actor, data, assign, comment)
-        kept = _kept(uow, scope, key, request_hash)
-        if kept is not None:
-            return fire_result_from_stored(kept.result)
-        if lock_version is not None and lock_version != record.lock_version:
-            raise ConflictError(f"instance '{record.id}' is at lock_version {record.lock_version}, not {lock_version}")
-        cw, calendar = self.definitions.compiled_for(uow, record.workflow, record.version, record.definition_hash)
-        step = evaluate_fire(
-            cw,
-            record,
-            trigger,
-            actor,
-            data=data,
-            assign=assign,
-            comment=comment,
-            now=now,
-            calendar=calendar,
-            entries_of=uow.state_entries.of,
-        )
-        result = commit_fire(uow, self.parts.hasher, cw, record, step, actor=actor, now=now, recorded_at=self.parts.recorded(now))
-        uow.idempotency.add(IdempotencyRecord(scope, key, request_hash, stored_fire_result(result), record.id, now))
-        return result
 
     def explain(
         self, instance_id: str, trigger: str, actor: Actor, data: Mapping[str, Any] | None, assign: Mapping[str, str] | None
