@@ -88,6 +88,8 @@ _EXPORTS: dict[str, str] = {
     "Store": "engine.store.protocol",
     "UnitOfWork": "engine.store.protocol",
     "MemoryStore": "engine.store.memory",
+    "AccessEntry": "engine.store.records",
+    "DefinitionRecord": "engine.store.records",
     "InstanceRecord": "engine.store.records",
     "OutboxMessage": "engine.store.records",
     "SecurityEvent": "engine.store.records",
@@ -98,6 +100,7 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "AccessEntry",
     "Actor",
     "AvailableTrigger",
     "CandidateReport",
@@ -106,6 +109,7 @@ __all__ = [
     "Clock",
     "ConflictError",
     "DefinitionError",
+    "DefinitionRecord",
     "Duration",
     "DurationError",
     "Engine",
@@ -199,7 +203,7 @@ if TYPE_CHECKING:
     from engine.runtime.engine import Engine
     from engine.store.memory import MemoryStore
     from engine.store.protocol import Store, UnitOfWork
-    from engine.store.records import InstanceRecord, OutboxMessage, SecurityEvent
+    from engine.store.records import AccessEntry, DefinitionRecord, InstanceRecord, OutboxMessage, SecurityEvent
     from engine.time.clock import Clock, FixedClock, SystemClock
     from engine.time.durations import Duration
 else:
