@@ -34,7 +34,7 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
-# Regenerate the committed JSON Schema after changing engine/definition.py.
+# Regenerate the committed JSON Schema after changing engine/language/definition.py.
 schema: $(STAMP)
 	$(BIN)/qaflow schema > workflows/schema/workflow.schema.json
 

@@ -74,6 +74,16 @@ _EXPORTS: dict[str, str] = {
     "FunctionRegistry": "engine.expressions.scope",
     "Signature": "engine.expressions.scope",
     "default_functions": "engine.expressions.functions",
+    # the types a registered function's Signature names
+    "STRING": "engine.expressions.types",
+    "TEXT": "engine.expressions.types",
+    "INTEGER": "engine.expressions.types",
+    "NUMBER": "engine.expressions.types",
+    "BOOLEAN": "engine.expressions.types",
+    "DATE": "engine.expressions.types",
+    "DATETIME": "engine.expressions.types",
+    "DURATION": "engine.expressions.types",
+    "ListType": "engine.expressions.types",
     # the language
     "load_workflow": "engine.language.loader",
     "load_workflow_text": "engine.language.loader",
@@ -100,6 +110,14 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "BOOLEAN",
+    "DATE",
+    "DATETIME",
+    "DURATION",
+    "INTEGER",
+    "NUMBER",
+    "STRING",
+    "TEXT",
     "AccessEntry",
     "Actor",
     "AvailableTrigger",
@@ -125,6 +143,7 @@ __all__ = [
     "InstanceView",
     "InvalidActorError",
     "Issue",
+    "ListType",
     "MemoryStore",
     "NotFoundError",
     "Notification",
@@ -179,6 +198,7 @@ if TYPE_CHECKING:
     )
     from engine.expressions.functions import default_functions
     from engine.expressions.scope import FunctionRegistry, Signature
+    from engine.expressions.types import BOOLEAN, DATE, DATETIME, DURATION, INTEGER, NUMBER, STRING, TEXT, ListType
     from engine.expressions.values import ExpressionRuntimeError
     from engine.history.checkpoints import CheckpointFinding
     from engine.language.definition import WorkflowSpec, workflow_json_schema

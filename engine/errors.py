@@ -163,6 +163,12 @@ class TransitionRefusedError(QaflowError):
         self.candidates = candidates
         super().__init__(self._message())
 
+    @classmethod
+    def of_event(cls, trigger: str, instance_id: str | None, workflow: str, *reasons: Reason) -> TransitionRefusedError:
+        """A refusal of the event itself (not of one candidate): `system` claimed, an unknown
+        trigger, bad data, a failing effect."""
+        return cls(trigger, instance_id, reasons, (), workflow)
+
     @property
     def all_reasons(self) -> tuple[Reason, ...]:
         """Every reason, event-level first, then each candidate's in file order."""

@@ -1,8 +1,8 @@
 """qaflow's persistence: the engine's `Store` on SQLAlchemy Core, for SQLite and PostgreSQL.
 
 Public API:
-    open_store(url, migrate=False, synchronous="FULL") -> SqlStore   a store on the database at `url`
-    create_database_engine(url, synchronous="FULL") -> Engine
+    open_store(url, *, migrate=False, synchronous="FULL") -> SqlStore   a store on the database at `url`
+    create_database_engine(url, *, synchronous="FULL", busy_timeout_ms=5000) -> Engine
     SqlStore(engine)                              the `engine.store.protocol.Store` implementation
     upgrade(url)                                  migrate to the newest schema (`qaflow db upgrade`)
     current(url), check(url)                      the database's revision; `alembic check`

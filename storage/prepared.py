@@ -106,7 +106,8 @@ class Prepared:
             with self._lock:
                 found = self._by_dialect.get(key) or _Compiled(self.statement, dialect, self.column_keys)
                 self._by_dialect[key] = found
-        self._last = (dialect, found)  # one tuple, so a reader on another thread sees both or neither
+        if dialect.server_version_info is not None:  # a dialect not yet connected may still learn its version
+            self._last = (dialect, found)  # one tuple, so a reader on another thread sees both or neither
         return found
 
     def sql(self, dialect: Dialect) -> str:

@@ -29,7 +29,7 @@ from sqlalchemy import Engine, Table, bindparam, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-from engine import ConflictError, QaflowError
+from engine import ConflictError, QaflowError, StorageError
 from engine.store.records import (
     AccessEntry,
     DefinitionRecord,
@@ -292,7 +292,7 @@ class SqlUnitOfWork:
         store = self._store
         if getattr(store._open, "active", False):
             # a second connection on this thread would wait for our own write lock
-            raise QaflowError("a unit of work is already open on this store; the engine opens one per event")
+            raise RuntimeError("a unit of work is already open on this store; the engine opens one per event")  # a bug, not a user error
         try:
             conn = store._connection()
             driver: Any = conn.connection.driver_connection
@@ -325,6 +325,8 @@ class SqlUnitOfWork:
         try:
             cursor.close()
             if conn.invalidated:  # a disconnect: the driver connection is gone with its transaction
+                if exc_type is None:  # a caller swallowed the error: its writes must not look committed
+                    raise StorageError("the database connection was lost during the unit of work; nothing was committed")
                 return
             if exc_type is None:
                 try:

@@ -102,7 +102,7 @@ instances = Table(
     PrimaryKeyConstraint("id"),
     ForeignKeyConstraint(["workflow", "version"], ["definitions.workflow", "definitions.version"], deferrable=True, initially="DEFERRED"),
     ForeignKeyConstraint(["parent_id"], ["instances.id"], deferrable=True, initially="DEFERRED"),
-    # list_instances: by workflow (and state), in id order, without a sort
+    # uow.instances.list: by workflow (and state), in id order, without a sort
     Index("ix_instances_workflow_state_id", "workflow", "state", "id"),
     Index("ix_instances_parent_id", "parent_id"),
 )

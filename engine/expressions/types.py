@@ -5,7 +5,7 @@ expression reads an `EvalContext`, which the runtime supplies for one event.
 
 Runtime values by type: string/text -> str, integer -> int, number -> decimal.Decimal,
 boolean -> bool, date -> datetime.date, datetime -> aware datetime.datetime (UTC),
-duration -> engine.durations.Duration, scale or enumeration value -> str, list -> list,
+duration -> engine.time.durations.Duration, scale or enumeration value -> str, list -> list,
 map -> dict[str, ...], object -> dict[str, ...]; unset scalars are None.
 """
 

@@ -27,7 +27,7 @@ from engine.results import Actor
 from engine.runtime.context import EventContext, WorkingData
 from engine.runtime.eventdata import CheckedRequest
 from engine.runtime.machine import CompiledWorkflow, Rule
-from engine.runtime.roles import role_refusal, separation_reasons
+from engine.runtime.roles import holds, role_refusal, separation_reasons
 from engine.store.records import StateEntry
 from engine.time.calendars import Calendar
 
@@ -144,7 +144,7 @@ def separation_kept(j: Judging) -> Sequence[Reason]:
         # or has acted in) a role separate from this one? Nearly always not.
         actor_id, assignees, holders = j.actor.id, j.assignees, j.holders
         for other in conflicts.get(role, ()):
-            if assignees.get(other) == actor_id or actor_id in holders.get(other, ()):
+            if holds(actor_id, other, assignees, holders):
                 break
         else:
             return _PASS
@@ -215,6 +215,8 @@ def checks_hold(j: Judging) -> Sequence[Reason]:
 # The judgement of a candidate, in order. Reasons come out in this order too.
 FIRE_CHECKS: tuple[Check, ...] = (previous_known, role_held, separation_kept, writes_allowed, assignments_match, needs_set, checks_hold)
 START_CHECKS: tuple[Check, ...] = (role_held, separation_kept, required_given, writes_allowed, assignments_match, needs_set, checks_hold)
+# What can be judged before the event's data is known (`available`): the first three.
+PEOPLE_CHECKS: tuple[Check, ...] = FIRE_CHECKS[:3]
 
 
 def _can_apply(check: Check, cw: CompiledWorkflow, rule: Rule) -> bool:
@@ -231,11 +233,12 @@ def _can_apply(check: Check, cw: CompiledWorkflow, rule: Rule) -> bool:
 
 
 def checks_for(cw: CompiledWorkflow, rule: Rule, table: tuple[Check, ...]) -> tuple[Check, ...]:
-    """The checks of `table` that can apply to `rule`, in order (worked out once per rule,
-    then found in `cw.check_tables`)."""
-    found: tuple[Check, ...] | None = cw.check_tables.get(id(rule))
+    """The checks of `table` that can apply to `rule`, in order (worked out once per rule and
+    table, then found in `cw.check_tables`)."""
+    key = (id(rule), id(table))
+    found: tuple[Check, ...] | None = cw.check_tables.get(key)
     if found is None:
-        found = cw.check_tables[id(rule)] = tuple(check for check in table if _can_apply(check, cw, rule))
+        found = cw.check_tables[key] = tuple(check for check in table if _can_apply(check, cw, rule))
     return found
 
 

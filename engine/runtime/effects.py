@@ -11,8 +11,6 @@ fails, the whole event is refused.
 
 from __future__ import annotations
 
-from typing import NoReturn
-
 from pydantic import ValidationError
 
 from engine.canonical import CanonicalError
@@ -23,11 +21,6 @@ from engine.results import Notification, PendingEffect
 from engine.runtime.context import EventContext, WorkingData
 from engine.runtime.machine import CompiledEffect, CompiledWorkflow
 from engine.runtime.step import StepRecord
-
-
-def refuse(trigger: str, instance_id: str | None, workflow: str, reasons: list[Reason]) -> NoReturn:
-    """Raise the refusal of an event with event-level `reasons`."""
-    raise TransitionRefusedError(trigger, instance_id, tuple(reasons), (), workflow)
 
 
 def run_effects(
@@ -58,7 +51,7 @@ def run_effects(
                     typed = None if value is None else op.field_type.validate(value)
                     if typed is None and op.field in cw.required:
                         reason = Reason("effect_failed", f"an effect would unset the required field '{op.field}'", field=op.field)
-                        refuse(trigger, instance_id, cw.id, [reason])
+                        raise TransitionRefusedError.of_event(trigger, instance_id, cw.id, reason)
                     work.put(op.field, typed, None if typed is None else cw.encoders[op.field](typed))
             elif effect.kind == "clear":
                 for name in effect.clears:
@@ -70,7 +63,9 @@ def run_effects(
         except (ExpressionRuntimeError, ValidationError, CanonicalError) as exc:
             text = validation_message(exc) if isinstance(exc, ValidationError) else str(exc)
             where = ".".join(map(str, effect.loc))
-            refuse(trigger, instance_id, cw.id, [Reason("effect_failed", f"the effect at {where} failed: {text}")])
+            raise TransitionRefusedError.of_event(
+                trigger, instance_id, cw.id, Reason("effect_failed", f"the effect at {where} failed: {text}")
+            ) from exc
 
 
 def _notification(cw: CompiledWorkflow, effect: CompiledEffect, work: WorkingData, ctx: EventContext) -> Notification:

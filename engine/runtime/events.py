@@ -22,11 +22,10 @@ from engine.ids import new_id
 from engine.results import Actor, AvailableTrigger, Explanation, FireResult, InstanceView, SystemActor
 from engine.runtime.commit import commit_fire, commit_start, event_payload
 from engine.runtime.definitions import Definitions
-from engine.runtime.judgement import evaluate_fire, evaluate_start
+from engine.runtime.judgement import evaluate_available, evaluate_fire, evaluate_start
 from engine.runtime.machine import START
 from engine.runtime.parts import EngineParts, instance_or_error
 from engine.runtime.replies import fire_result_from_stored, start_from_stored, stored_fire_result, stored_start
-from engine.runtime.roles import available_triggers
 from engine.runtime.views import instance_view, security_event
 from engine.store.protocol import UnitOfWork
 from engine.store.records import IdempotencyRecord
@@ -177,8 +176,8 @@ class Events:
             return []
         with self.parts.store.unit_of_work(read_only=True) as uow:
             record = instance_or_error(uow, instance_id)
-            cw, _ = self.definitions.compiled_for(uow, record.workflow, record.version, record.definition_hash)
-        return available_triggers(cw, record, actor, is_system)
+            cw, calendar = self.definitions.compiled_for(uow, record.workflow, record.version, record.definition_hash)
+            return evaluate_available(cw, record, actor, now=self.parts.clock.now(), calendar=calendar, entries_of=uow.state_entries.of)
 
     def _log_rejection(
         self, exc: QaflowError, actor: Actor, instance_id: str | None, workflow: str | None, trigger: str, now: dt.datetime

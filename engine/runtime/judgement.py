@@ -15,12 +15,12 @@ Its effects run in order (`do`, then the target's `on_enter`), and the machine m
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
-from typing import Any, NoReturn
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from engine.errors import CandidateReport, Reason, TransitionRefusedError
-from engine.results import Actor, SystemActor
-from engine.runtime.candidate import FIRE_CHECKS, START_CHECKS, Judging, checks_for, first_reason, reasons_against
+from engine.results import Actor, AvailableTrigger, SystemActor
+from engine.runtime.candidate import FIRE_CHECKS, PEOPLE_CHECKS, START_CHECKS, Judging, checks_for, first_reason, reasons_against
 from engine.runtime.context import WorkingData, no_entries
 from engine.runtime.effects import run_effects
 from engine.runtime.eventdata import EMPTY_REQUEST, check_request
@@ -54,16 +54,16 @@ def evaluate_fire(
     """
     is_system = isinstance(actor, SystemActor)
     if not is_system and "system" in actor.roles:
-        _refuse(trigger, record.id, cw, _SYSTEM_CLAIMED)
+        raise TransitionRefusedError.of_event(trigger, record.id, cw.id, _SYSTEM_CLAIMED)
     rules = cw.candidates.get((trigger, record.state))
     if rules is None:
-        _refuse(trigger, record.id, cw, _no_such_event(cw, trigger, record.state))
+        raise TransitionRefusedError.of_event(trigger, record.id, cw.id, _no_such_event(cw, trigger, record.state))
     if data is None and assign is None and comment is None:
         request = EMPTY_REQUEST
     else:
         request = check_request(cw, data, assign, comment, record.data)
         if request.reasons:
-            raise TransitionRefusedError(trigger, record.id, tuple(request.reasons), (), cw.id)
+            raise TransitionRefusedError.of_event(trigger, record.id, cw.id, *request.reasons)
     work = WorkingData(record.data, cw.revivers)
     for name, (typed, json_value) in request.writes.items():
         work.put(name, typed, json_value)
@@ -83,18 +83,13 @@ def evaluate_fire(
         entries_of,
     )
     chosen: tuple[Rule, str | None, str | None] | None = None  # rule, role, target
-    check_tables = cw.check_tables
     reports: list[CandidateReport] = []
     for rule in rules:
         target = record.entered_from if rule.previous else rule.to
-        by = rule.by
-        if len(by) == 1 and by[0] in actor.roles and by[0] not in cw.assignable:
-            role: str | None = by[0]  # the usual case, a directory role, without a call
-        else:
-            role = held_role(cw, by, actor, is_system, record.assignees)
+        role = held_role(cw, rule.by, actor, is_system, record.assignees)
         needs = rule.all_needs if rule.all_needs is not None else cw.needs_for(rule, target)
         judging.consider(rule, role, target, needs, target if rule.to is not None else record.state)
-        checks = check_tables.get(id(rule)) or checks_for(cw, rule, FIRE_CHECKS)
+        checks = checks_for(cw, rule, FIRE_CHECKS)
         if not explain and first_reason(judging, checks) is None:
             chosen = (rule, role, target)
             break
@@ -162,13 +157,15 @@ def evaluate_start(
     trigger = START
     is_system = isinstance(actor, SystemActor)
     if not is_system and "system" in actor.roles:
-        _refuse(trigger, None, cw, _SYSTEM_CLAIMED)
+        raise TransitionRefusedError.of_event(trigger, None, cw.id, _SYSTEM_CLAIMED)
     rule = cw.start
     if not rule.by:
-        _refuse(trigger, None, cw, Reason("start_not_allowed", f"'{cw.id}' is only ever started by its parent workflow"))
+        raise TransitionRefusedError.of_event(
+            trigger, None, cw.id, Reason("start_not_allowed", f"'{cw.id}' is only ever started by its parent workflow")
+        )
     request = check_request(cw, data, assign, comment, {})
     if request.reasons:
-        raise TransitionRefusedError(trigger, None, tuple(request.reasons), (), cw.id)
+        raise TransitionRefusedError.of_event(trigger, None, cw.id, *request.reasons)
     work = WorkingData({}, cw.revivers)
     for name, (typed, json_value) in cw.defaults.items():
         work.put(name, typed, json_value)
@@ -226,11 +223,62 @@ def evaluate_start(
     )
 
 
+def evaluate_available(
+    cw: CompiledWorkflow,
+    record: InstanceRecord,
+    actor: Actor,
+    *,
+    now: dt.datetime,
+    calendar: Calendar,
+    entries_of: Callable[[str], list[StateEntry]] = no_entries,
+) -> list[AvailableTrigger]:
+    """The triggers the actor may send in the instance's state, as far as can be judged
+    before the event's data is known: by the same table as `evaluate_fire`, its checks of
+    people (`PEOPLE_CHECKS`: `@previous` known, the role held, separation kept). Checks and
+    `needs` depend on the data, so they are listed, not judged (`explain` judges them)."""
+    is_system = isinstance(actor, SystemActor)
+    judging = Judging(
+        cw,
+        record.id,
+        record.state,
+        actor,
+        is_system,
+        EMPTY_REQUEST,
+        WorkingData(record.data, cw.revivers),
+        record.assignees,  # assignees_before
+        record.assignees,  # assignees: the event assigns nobody yet
+        record.holders,
+        now,
+        calendar,
+        entries_of,
+    )
+    found: list[AvailableTrigger] = []
+    for trigger in cw.trigger_order:
+        held: list[tuple[Rule, str]] = []
+        for rule in cw.candidates.get((trigger, record.state), ()):
+            role = held_role(cw, rule.by, actor, is_system, record.assignees)
+            target = record.entered_from if rule.previous else rule.to
+            judging.consider(rule, role, target, (), None)
+            if role is not None and first_reason(judging, checks_for(cw, rule, PEOPLE_CHECKS)) is None:
+                held.append((rule, role))
+        if held:
+            first_rule, first_role = held[0]
+            found.append(
+                AvailableTrigger(
+                    trigger=trigger,
+                    role=first_role,
+                    transitions=tuple(rule.index + 1 for rule, _ in held),
+                    targets=tuple(rule.to for rule, _ in held),
+                    needs=_union(rule.needs for rule, _ in held),
+                    writes=_union(sorted(rule.writable - set(rule.needs)) for rule, _ in held),
+                    assigns=_union(rule.assigns for rule, _ in held),
+                    description=first_rule.description,
+                )
+            )
+    return found
+
+
 # --- the parts ------------------------------------------------------------------------
-
-
-def _refuse(trigger: str, instance_id: str | None, cw: CompiledWorkflow, reason: Reason) -> NoReturn:
-    raise TransitionRefusedError(trigger, instance_id, (reason,), (), cw.id)
 
 
 def _no_such_event(cw: CompiledWorkflow, trigger: str, state: str) -> Reason:
@@ -245,3 +293,11 @@ def _no_such_event(cw: CompiledWorkflow, trigger: str, state: str) -> Reason:
 def _add_holder(holders: Mapping[str, tuple[str, ...]], role: str, person: str) -> Mapping[str, tuple[str, ...]]:
     """A person keeps holding a role for separation once they have acted in it (DESIGN §3.7)."""
     return {**holders, role: tuple(sorted((*holders.get(role, ()), person)))}
+
+
+def _union(groups: Iterable[Iterable[str]]) -> tuple[str, ...]:
+    """The names of every group, once each, in the order first met."""
+    seen: list[str] = []
+    for group in groups:
+        seen.extend(name for name in group if name not in seen)
+    return tuple(seen)

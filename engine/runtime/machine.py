@@ -200,10 +200,11 @@ class CompiledWorkflow:
         self.conflicts = _conflicts(spec.separate)
         self.start = self._rule(-1, START, spec.start, ("start",), spec.initial, extra_writes=self.required)
         self.candidates: dict[tuple[str, str], tuple[Rule, ...]] = {}
-        # id(rule) -> the checks that can apply to that rule, worked out by
-        # engine.runtime.candidate on first use. Keyed by identity: the rules live as long as
-        # this object, which holds them, so an id can't be reused while the entry exists.
-        self.check_tables: dict[int, tuple[Any, ...]] = {}
+        # (id(rule), id(table)) -> the checks of that table that can apply to that rule,
+        # worked out by engine.runtime.candidate on first use. Keyed by identity: the rules
+        # live as long as this object, which holds them, and the tables are module
+        # constants, so an id can't be reused while the entry exists.
+        self.check_tables: dict[tuple[int, int], tuple[Callable[..., Any], ...]] = {}
         sources: dict[str, list[str]] = {}
         for index, transition in enumerate(spec.transitions):
             rule = self._rule(

@@ -15,14 +15,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from engine.errors import Reason
-from engine.results import Actor, AvailableTrigger
+from engine.results import Actor
 from engine.runtime.machine import CompiledWorkflow, Rule
-from engine.store.records import InstanceRecord
 from engine.suggest import did_you_mean
 
 
 def held_role(cw: CompiledWorkflow, by: tuple[str, ...], actor: Actor, is_system: bool, assignees: Mapping[str, str]) -> str | None:
     """The first role of `by` the actor holds on the instance, or None."""
+    if len(by) == 1 and not is_system and by[0] in actor.roles and by[0] not in cw.assignable:
+        return by[0]  # the usual case, one directory role the actor carries, without the loop
     for role in by:
         if role == "system":
             if is_system:
@@ -72,16 +73,16 @@ def separation_reasons(
     reasons: list[Reason] = []
     if not is_system and role in conflicts:
         for other in conflicts[role]:
-            if _holds(actor.id, other, assignees_after, holders):
+            if holds(actor.id, other, assignees_after, holders):
                 reasons.append(_breach(actor.id, role, other, acting=True))
     for new_role, person in assigned.items():
         for other in conflicts.get(new_role, ()):
-            if _holds(person, other, assignees_after, holders) or (person == actor.id and other == role and not is_system):
+            if holds(person, other, assignees_after, holders) or (person == actor.id and other == role and not is_system):
                 reasons.append(_breach(person, new_role, other, acting=False))
     return reasons
 
 
-def _holds(person: str, role: str, assignees: Mapping[str, str], holders: Mapping[str, tuple[str, ...]]) -> bool:
+def holds(person: str, role: str, assignees: Mapping[str, str], holders: Mapping[str, tuple[str, ...]]) -> bool:
     """Whether `person` holds `role` on the instance for separation: assigned, or has acted in it."""
     return assignees.get(role) == person or person in holders.get(role, ())
 
@@ -99,39 +100,3 @@ def _breach(person: str, role: str, other: str, *, acting: bool) -> Reason:
 def unknown_field_reason(code: str, kind: str, name: str, choices: Iterable[str], lead: str) -> Reason:
     """`'x' is not a field of W; did you mean 'y'?` for unknown fields and triggers."""
     return Reason(code, f"{lead} '{name}'{did_you_mean(name, choices)}", field=name if kind == "field" else None)
-
-
-def available_triggers(cw: CompiledWorkflow, record: InstanceRecord, actor: Actor, is_system: bool) -> list[AvailableTrigger]:
-    """Triggers the actor holds a role for in the instance's state, separation included."""
-    found: list[AvailableTrigger] = []
-    for trigger in cw.trigger_order:
-        held = [
-            (rule, role)
-            for rule in cw.candidates.get((trigger, record.state), ())
-            if (role := held_role(cw, rule.by, actor, is_system, record.assignees)) is not None
-            and not separation_reasons(
-                cw, actor, role, is_system=is_system, assignees_after=record.assignees, holders=record.holders, assigned={}
-            )
-        ]
-        if not held:
-            continue
-        found.append(
-            AvailableTrigger(
-                trigger=trigger,
-                role=held[0][1],
-                transitions=tuple(rule.index + 1 for rule, _ in held),
-                targets=tuple(rule.to for rule, _ in held),
-                needs=_union(rule.needs for rule, _ in held),
-                writes=_union(sorted(rule.writable - set(rule.needs)) for rule, _ in held),
-                assigns=_union(rule.assigns for rule, _ in held),
-                description=held[0][0].description,
-            )
-        )
-    return found
-
-
-def _union(groups: Iterable[Iterable[str]]) -> tuple[str, ...]:
-    seen: list[str] = []
-    for group in groups:
-        seen.extend(name for name in group if name not in seen)
-    return tuple(seen)

@@ -19,7 +19,7 @@ import threading
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from engine.errors import ConflictError, QaflowError
+from engine.errors import ConflictError
 from engine.store.records import (
     AccessEntry,
     DefinitionRecord,
@@ -111,7 +111,7 @@ class MemoryUnitOfWork:
         store._lock.acquire()
         if store._active:  # only reachable from another unit of work on this thread
             store._lock.release()
-            raise QaflowError("a unit of work is already open on this store; the engine opens one per event")
+            raise RuntimeError("a unit of work is already open on this store; the engine opens one per event")  # a bug, not a user error
         store._active = True
         self._undo.clear()
         return self

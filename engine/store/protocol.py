@@ -9,7 +9,8 @@ leaves instances, history, state entries, idempotency keys and outbox as they we
 security log is written in a unit of work of its own, after the refused one has rolled back.
 
 A SQLAlchemy Core implementation maps this one to one: entering a unit of work begins a
-transaction on a connection (SQLite: `BEGIN IMMEDIATE`); `instances.lock` is
+transaction on a connection (SQLite: `BEGIN IMMEDIATE`, or a plain `BEGIN` for a
+read-only unit of work, which never takes the write lock); `instances.lock` is
 `SELECT ... FOR UPDATE` on PostgreSQL; `instances.update` is
 `UPDATE instances ... WHERE id = :id AND lock_version = :expected` and raises
 `ConflictError` when no row matched; records are the frozen dataclasses of

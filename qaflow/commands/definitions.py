@@ -71,10 +71,10 @@ def schema() -> None:
 
 
 def find_workflow(name: str, settings: Settings) -> Workflow:
-    """A workflow by id (in the workflows folder) or by path."""
+    """A workflow by id (in the workflows folder, checked as an id) or by the path of a YAML file."""
     path = Path(name)
-    if not path.suffix:
-        path = settings.workflows().path / f"{name}.yaml"
+    if path.suffix not in (".yaml", ".yml"):
+        return settings.workflow_file(name)
     if not path.is_file():
         raise NotFoundError(f"no workflow '{name}': {path} does not exist")
     return load_workflow(path)
@@ -107,6 +107,3 @@ def init(directory: Path) -> None:
     for path in written:
         click.echo(str(path))
     click.echo(f"{len(written)} file(s) written to {directory}; check them with: qaflow validate {directory}", err=True)
-
-
-COMMANDS = [validate, schema, init, diagram]

@@ -160,6 +160,3 @@ def explain(
         echo_json(explain_json(found))
     else:
         click.echo(found.summary())
-
-
-COMMANDS = [deploy, start, fire, available, explain]

@@ -173,6 +173,3 @@ def upgrade(settings: Settings) -> None:
     """Create or upgrade the database schema to the latest migration."""
     upgrade_schema(settings.db_url)
     click.echo(f"database at the latest schema: {settings.db_url}")
-
-
-COMMANDS = [show, history, list_, verify, outbox, db]

@@ -233,6 +233,7 @@ def explain_json(found: Explanation) -> ExplainJson:
         "to": found.to_state,
         "changes": to_json_value(dict(found.changes)),
         "notifications": [notification_json(n) for n in found.notifications],
+        "pending_effects": [pending_effect_json(p) for p in found.pending_effects],
     }
 
 

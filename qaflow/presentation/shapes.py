@@ -213,6 +213,7 @@ class ExplainJson(TypedDict):
     to: str | None
     changes: JsonObject
     notifications: list[NotificationJson]
+    pending_effects: list[PendingEffectJson]
 
 
 @CLOSED

@@ -74,6 +74,15 @@ def test_diagram_of_a_shipped_workflow() -> None:
     assert "    closed --> [*]" in lines
 
 
+def test_diagram_takes_an_id_never_a_path_without_its_yaml_suffix() -> None:
+    # `../case_file_audit` would be the workflows folder's parent: an id is checked as an id
+    code, _, err = run("--workflows", str(ROOT / "workflows" / "examples"), "diagram", "../case_file_audit")
+    assert code == 3
+    assert "a workflow id is lower_snake_case" in err
+    code, out, _ = run("diagram", str(ROOT / "workflows" / "case_file_audit.yaml"))  # a file, named as a file
+    assert code == 0 and out.startswith("stateDiagram-v2\n")
+
+
 def test_diagram_of_an_unknown_workflow_exits_3() -> None:
     code, _, err = run("--workflows", str(ROOT / "workflows"), "diagram", "nope")
     assert code == 3

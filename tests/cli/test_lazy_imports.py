@@ -84,14 +84,21 @@ def test_every_command_is_in_the_table_under_its_own_name() -> None:
         command = getattr(modules[module], attribute)
         assert command.name == name
         assert short_help == command.get_short_help_str(limit=10_000), f"COMMANDS[{name!r}] differs from the command's help"
-    every = [*definitions.COMMANDS, *events.COMMANDS, *reads.COMMANDS]
-    assert sorted(COMMANDS) == sorted(command.name for command in every)
+    assert sorted(COMMANDS) == sorted(command.name for command in defined_commands())
+
+
+def defined_commands() -> list[click.Command]:
+    """Every top-level click command the command modules define (one left out of the table
+    shows here); a group's subcommands, such as `db upgrade`, belong to their group."""
+    found = [value for module in (definitions, events, reads) for value in vars(module).values() if isinstance(value, click.Command)]
+    inside = {id(sub) for group in found if isinstance(group, click.Group) for sub in group.commands.values()}
+    return [command for command in found if id(command) not in inside]
 
 
 @pytest.mark.parametrize("width", [80, 100, 200])
 def test_help_lists_the_commands_as_click_would_with_every_command_imported(width: int) -> None:
     eager = click.Group(name=cli.name, params=cli.params, help=cli.help, context_settings=cli.context_settings)
-    for command in [*definitions.COMMANDS, *events.COMMANDS, *reads.COMMANDS]:
+    for command in defined_commands():
         eager.add_command(command)
     lazy = type(cli)(name=cli.name, params=cli.params, help=cli.help, context_settings=cli.context_settings)
     expected = CliRunner().invoke(eager, ["--help"], terminal_width=width)

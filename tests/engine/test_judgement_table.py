@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from engine.errors import TransitionRefusedError
-from engine.language.loader import load_workflow
+from engine.language.loader import load_workflow, load_workflow_text
 from engine.results import Actor
 from engine.runtime import candidate
 from engine.runtime.candidate import FIRE_CHECKS, START_CHECKS, Judging, checks_for, first_reason, reasons_against
@@ -146,3 +146,49 @@ def _judging(cw: CompiledWorkflow, record: InstanceRecord, actor: Actor, data: d
         calendar,
         no_entries,
     )
+
+
+PREVIOUS = """
+workflow: back_and_forth
+version: 1
+roles:
+  clerk: Does everything
+fields:
+  ref: {type: string, required: true}
+start:
+  by: [clerk]
+initial: open
+states:
+  open:
+  parked:
+  done: {final: true}
+transitions:
+  - trigger: park
+    from: open
+    to: parked
+    by: [clerk]
+  - trigger: back
+    from: [open, parked]
+    to: "@previous"
+    by: [clerk]
+  - trigger: finish
+    from: [open, parked]
+    to: done
+    by: [clerk]
+"""
+
+
+def test_available_is_judged_by_the_same_table_as_fire() -> None:
+    # `back` from the first state has nowhere to go: fire refuses it (no_previous), so
+    # available must not offer it; once parked, both agree that it can be taken
+    engine = Engine(MemoryStore(), clock=FixedClock(NOW))
+    engine.deploy(load_workflow_text("back_and_forth.yaml", PREVIOUS))
+    view = engine.start("back_and_forth", CLERK, data={"ref": "R-1"})
+    assert [option.trigger for option in engine.available(view.id, CLERK)] == ["park", "finish"]
+    with pytest.raises(TransitionRefusedError) as refused:
+        engine.fire(view.id, "back", CLERK)
+    assert refused.value.codes == ("no_previous",)
+    engine.fire(view.id, "park", CLERK)
+    assert [option.trigger for option in engine.available(view.id, CLERK)] == ["back", "finish"]
+    assert engine.fire(view.id, "back", CLERK).to_state == "open"
+    assert [option.trigger for option in engine.available(view.id, STRANGER)] == []

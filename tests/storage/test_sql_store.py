@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from storage_records import definition, history_row, instance, payload
 
-from engine.errors import ConflictError, QaflowError, StorageError
+from engine.errors import ConflictError, StorageError
 from engine.store.records import HistoryPayload
 from storage import SqlStore, create_database_engine, open_store
 from storage.prepared import Prepared
@@ -34,14 +34,14 @@ def seed(store: SqlStore, *instance_ids: str) -> None:
 
 
 def test_a_unit_of_work_inside_another_on_one_thread_is_refused_at_once(sql_store: SqlStore) -> None:
-    with sql_store.unit_of_work(), pytest.raises(QaflowError, match="already open"), sql_store.unit_of_work():
+    with sql_store.unit_of_work(), pytest.raises(RuntimeError, match="already open"), sql_store.unit_of_work():
         pass
     with sql_store.unit_of_work() as uow:  # and the store is usable afterwards
         assert uow.instances.list() == []
 
 
 def test_a_read_only_unit_of_work_inside_a_write_one_is_refused_too(sql_store: SqlStore) -> None:
-    with sql_store.unit_of_work(), pytest.raises(QaflowError, match="already open"), sql_store.unit_of_work(read_only=True):
+    with sql_store.unit_of_work(), pytest.raises(RuntimeError, match="already open"), sql_store.unit_of_work(read_only=True):
         pass
     with sql_store.unit_of_work() as uow:
         assert uow.instances.list() == []

@@ -4,14 +4,13 @@
 # The clock is set with --now (--allow-clock-override) so the dates tell a story.
 set -euo pipefail
 # The workflows folder is the one this script sits in (a checkout's workflows/, or wherever
-# `qaflow init DIR` copied the catalogue); the demo database goes in the folder holding it.
+# `qaflow init DIR` copied the catalogue); the demo database goes in the current folder.
 WORKFLOWS_DIR=$(cd "$(dirname "$0")/.." && pwd)
 export QAFLOW_WORKFLOWS="$WORKFLOWS_DIR"
-cd "$WORKFLOWS_DIR/.."
 
 # the checkout's own qaflow when there is one, else the one on PATH
 if [ -z "${QAFLOW:-}" ]; then
-  if [ -x .venv/bin/qaflow ]; then QAFLOW=.venv/bin/qaflow; else QAFLOW=qaflow; fi
+  if [ -x "$WORKFLOWS_DIR/../.venv/bin/qaflow" ]; then QAFLOW="$WORKFLOWS_DIR/../.venv/bin/qaflow"; else QAFLOW=qaflow; fi
 fi
 DB_FILE=${DB_FILE:-qaflow-demo.db}
 export QAFLOW_DB="sqlite:///$DB_FILE"
