@@ -13,7 +13,10 @@
      │                                idempotency key reused with another request
      ├── TransitionRefusedError       an event (or a start) was refused; carries the
      │                                structured reasons (`Reason`, defined here)
-     ├── InvalidActorError            an actor id that can't name a person (empty, blank)
+     ├── InvalidActorError            an actor that can't name a person (not an Actor, a
+     │                                blank id, roles that are not a set of names)
+     ├── InvalidRequestError          an API call with an argument of the wrong type or
+     │                                shape (trigger, lock_version, key, reader)
      ├── VersionConflictError         a workflow version is already deployed with
      │                                another definition ("bump version"); a DefinitionError
      ├── CheckpointError              a checkpoint file is not one, or was altered
@@ -198,7 +201,18 @@ class StorageError(QaflowError):
 
 
 class InvalidActorError(QaflowError):
-    """An actor id that can't name a person: empty, blank, or with control characters."""
+    """An actor that can't name a person: not an `Actor`, an id that is empty, blank or has
+    control characters, or roles that are not a set of role names (a plain string is refused,
+    never read as characters). CLI exit 2."""
+
+
+class InvalidRequestError(QaflowError):
+    """A call to the engine with an argument of the wrong type or shape: a trigger that is not
+    non-empty text, a `lock_version` that is not an `int`, an idempotency key that is empty or
+    too long, a reader that is not text. The caller's mistake, found before anything is judged
+    (event data, assignments and comments are judged instead: they are refusal reasons). CLI exit 2."""
+
+    code = "invalid_request"
 
 
 class CheckpointError(QaflowError):

@@ -146,10 +146,10 @@ def one_line(text: str) -> str:
 
 
 def exit_code(exc: QaflowError) -> int:
-    from engine import ConflictError, InvalidActorError, NotFoundError
+    from engine import ConflictError, InvalidActorError, InvalidRequestError, NotFoundError
     from qaflow.errors import UsageError
 
-    if isinstance(exc, (UsageError, InvalidActorError)):
+    if isinstance(exc, (UsageError, InvalidActorError, InvalidRequestError)):
         return 2
     if isinstance(exc, NotFoundError):
         return 3

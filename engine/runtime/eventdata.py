@@ -53,6 +53,9 @@ def check_request(cw: CompiledWorkflow, data: Any, assign_in: Any, comment: Any,
     validators, encoders = cw.validators, cw.encoders
     for name, value in (data or {}).items():
         validate = validators.get(name) if isinstance(name, str) else None
+        if validate is None and not isinstance(name, str):
+            reasons.append(Reason("bad_request", f"event data is keyed by field names (text), got a key of type {type(name).__name__}"))
+            continue
         if validate is None:
             reasons.append(unknown_field_reason("not_writable", "field", str(name), cw.field_types, f"'{cw.id}' has no field"))
             continue
@@ -82,8 +85,10 @@ def check_request(cw: CompiledWorkflow, data: Any, assign_in: Any, comment: Any,
         reasons.append(Reason("bad_assignment", "assignments must be a map of roles to person ids"))
         assign_in = None
     for role, person in (assign_in or {}).items():
-        if not isinstance(role, str) or not isinstance(person, str) or not person.strip():
-            reasons.append(Reason("bad_assignment", f"assign {role!r}: name one person by their id", role=str(role)))
+        if not isinstance(role, str):
+            reasons.append(Reason("bad_assignment", f"assignments are keyed by role names (text), got a key of type {type(role).__name__}"))
+        elif not isinstance(person, str) or not person.strip() or person != person.strip() or not person.isprintable():
+            reasons.append(Reason("bad_assignment", f"assign {role[:40]!r}: name one person by their id (printable text)", role=role))
         else:
             assign[role] = nfc(person)
     if comment is not None and not isinstance(comment, str):
@@ -102,5 +107,3 @@ def _merge_map(validate: Callable[[Any], Any], value: Mapping[str, Any], current
     for key in removed:
         merged.pop(key, None)
     return REVIVE, merged or None
-
-

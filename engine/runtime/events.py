@@ -13,11 +13,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import reprlib
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from engine.canonical import dumps, nfc, to_request_value
-from engine.errors import ConflictError, InvalidActorError, NotFoundError, QaflowError, TransitionRefusedError
+from engine.errors import ConflictError, InvalidActorError, InvalidRequestError, NotFoundError, QaflowError, TransitionRefusedError
 from engine.ids import new_id
 from engine.results import Actor, AvailableTrigger, Explanation, FireResult, InstanceView, SystemActor
 from engine.runtime.commit import commit_fire, commit_start, event_payload
@@ -28,7 +30,10 @@ from engine.runtime.parts import EngineParts, instance_or_error
 from engine.runtime.replies import fire_result_from_stored, start_from_stored, stored_fire_result, stored_start
 from engine.runtime.views import instance_view, security_event
 from engine.store.protocol import UnitOfWork
-from engine.store.records import IdempotencyRecord
+from engine.store.records import IdempotencyRecord, SecurityEvent
+
+MAX_KEY = 200  # characters in an idempotency key: an id a client makes up, not a document
+MAX_LOGGED_ROLES = 50  # roles kept in the security-log row of an invalid call
 
 
 class Events:
@@ -49,10 +54,16 @@ class Events:
         version: int | None,
     ) -> InstanceView:
         """See `Engine.start`."""
-        actor = normal_actor(actor)
         parts = self.parts
         now = parts.clock.now()
         try:
+            actor = normal_actor(actor)
+            check_name("a workflow id", workflow_id)
+            if version is not None and (type(version) is bool or not isinstance(version, int)):
+                raise InvalidRequestError(
+                    f"a workflow version is a whole number (an int), got {type(version).__name__} {shortened(version)}"
+                )
+            check_call(START, idempotency_key)
             with parts.store.unit_of_work() as uow:
                 definition = uow.definitions.get(workflow_id, version) if version is not None else uow.definitions.latest(workflow_id)
                 if definition is None:
@@ -89,10 +100,19 @@ class Events:
         lock_version: int | None,
     ) -> FireResult:
         """See `Engine.fire`."""
-        actor = normal_actor(actor)
         parts = self.parts
         now = parts.clock.now()
         try:
+            actor = normal_actor(actor)
+            if (
+                type(instance_id) is not str
+                or type(trigger) is not str
+                or not trigger
+                or idempotency_key is not None
+                or lock_version is not None
+            ):
+                check_name("an instance id", instance_id)  # inline above: every event
+                check_call(trigger, idempotency_key, lock_version)
             with parts.store.unit_of_work() as uow:
                 record = uow.instances.lock(instance_id)
                 if record is None:
@@ -132,6 +152,8 @@ class Events:
     ) -> Explanation:
         """See `Engine.explain`."""
         actor = normal_actor(actor)
+        check_name("an instance id", instance_id)
+        check_call(trigger, None)
         now = self.parts.clock.now()
         with self.parts.store.unit_of_work(read_only=True) as uow:
             record = instance_or_error(uow, instance_id)
@@ -171,6 +193,7 @@ class Events:
     def available(self, instance_id: str, actor: Actor) -> list[AvailableTrigger]:
         """See `Engine.available`."""
         actor = normal_actor(actor)
+        check_name("an instance id", instance_id)
         is_system = isinstance(actor, SystemActor)
         if not is_system and "system" in actor.roles:
             return []
@@ -183,25 +206,129 @@ class Events:
         self, exc: QaflowError, actor: Actor, instance_id: str | None, workflow: str | None, trigger: str, now: dt.datetime
     ) -> None:
         """Record a refused or rejected attempt, in a unit of work of its own."""
-        event = security_event(exc, actor, instance_id, workflow, trigger, now)
+        if isinstance(exc, (InvalidActorError, InvalidRequestError)):
+            event: SecurityEvent | None = invalid_call_event(exc, actor, instance_id, workflow, trigger, now)
+        else:
+            event = security_event(exc, actor, instance_id, workflow, trigger, now)
         if event is not None:
             with self.parts.store.unit_of_work() as uow:
                 uow.security_log.add(event)
 
 
 def normal_actor(actor: Actor) -> Actor:
-    """The actor with an NFC id, or an error for an id that can't name a person."""
-    ident = actor.id
-    # the usual case, checked cheaply on every event: plain printable ASCII, no outer spaces
-    if type(ident) is str and ident.isascii() and ident.isprintable() and ident and ident[0] != " " and ident[-1] != " ":
-        return actor
-    if not isinstance(actor, Actor) or not isinstance(actor.id, str):
-        raise TypeError(f"an actor is an engine.Actor with a text id, got {actor!r}")
-    if not actor.id.strip() or actor.id != actor.id.strip() or not actor.id.isprintable():
-        raise InvalidActorError(f"an actor id must be printable text without surrounding spaces, got {actor.id!r}")
-    if actor.id.isascii():
-        return actor
-    return dataclasses.replace(actor, id=nfc(actor.id))
+    """The actor with an NFC id and its roles a frozenset of names, or `InvalidActorError`.
+
+    Roles are a set of role names (any set, made a frozenset); a plain string, `None`, a list
+    or a member that is not text is refused, never read as characters (`"qa_lead" in
+    "qa_lead_shadow"` would hold).
+    """
+    kind = type(actor)
+    # the usual case, checked cheaply on every event: an Actor with a frozenset of str roles and
+    # a plain printable ASCII id without outer spaces
+    if kind is Actor or kind is SystemActor:
+        ident, roles = actor.id, actor.roles
+        if (
+            type(roles) is frozenset
+            and type(ident) is str
+            and ident.isascii()
+            and ident.isprintable()
+            and ident
+            and ident[0] != " "
+            and ident[-1] != " "
+        ):
+            for role in roles:
+                if type(role) is not str:
+                    break
+            else:
+                return actor
+    return _checked_actor(actor)
+
+
+def _checked_actor(actor: object) -> Actor:
+    if not isinstance(actor, Actor):
+        raise InvalidActorError(f"an actor is an engine.Actor, got {type(actor).__name__} {shortened(actor)}")
+    ident, roles = actor.id, actor.roles
+    if not isinstance(ident, str):
+        raise InvalidActorError(f"an actor id is text, got {type(ident).__name__}")
+    if not ident.strip() or ident != ident.strip() or not ident.isprintable():
+        raise InvalidActorError(f"an actor id must be printable text without surrounding spaces, got {shortened(ident)}")
+    if not isinstance(roles, AbstractSet):
+        hint = " (a plain string is not read as role names)" if isinstance(roles, str) else ""
+        raise InvalidActorError(
+            f"an actor's roles are a set of role names, such as frozenset({{'qa_lead'}}); got {type(roles).__name__}{hint}"
+        )
+    names = []
+    for role in roles:
+        if not isinstance(role, str):
+            raise InvalidActorError(f"an actor's roles are role names (text); got {type(role).__name__} {shortened(role)}")
+        names.append(str.__str__(role))  # a str subclass (a StrEnum) as the plain text it stands for
+    return dataclasses.replace(actor, id=ident if ident.isascii() else nfc(ident), roles=frozenset(names))
+
+
+def check_call(trigger: object, idempotency_key: object, lock_version: object = None) -> None:
+    """Refuse a trigger, idempotency key or `lock_version` of the wrong type (`InvalidRequestError`)."""
+    if type(trigger) is not str or not trigger:
+        raise InvalidRequestError(f"a trigger is the name of an event (non-empty text), got {type(trigger).__name__} {shortened(trigger)}")
+    if idempotency_key is not None:
+        if type(idempotency_key) is not str:
+            raise InvalidRequestError(f"an idempotency key is text, got {type(idempotency_key).__name__}")
+        if not idempotency_key or len(idempotency_key) > MAX_KEY or not idempotency_key.isprintable():
+            raise InvalidRequestError(
+                f"an idempotency key is 1 to {MAX_KEY} printable characters, got {len(idempotency_key)}: {shortened(idempotency_key)}"
+            )
+    if lock_version is not None and (type(lock_version) is bool or not isinstance(lock_version, int)):
+        raise InvalidRequestError(f"lock_version is a whole number (an int), got {type(lock_version).__name__} {shortened(lock_version)}")
+
+
+def check_name(what: str, value: object) -> None:
+    """Refuse an instance or workflow id that is not text (`InvalidRequestError`)."""
+    if type(value) is not str:
+        raise InvalidRequestError(f"{what} is text, got {type(value).__name__} {shortened(value)}")
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = 40
+
+
+def shortened(value: object, limit: int = 40) -> str:
+    """`value` as a short repr: an error line never echoes a long input in full."""
+    if isinstance(value, str):
+        return repr(value) if len(value) <= limit else repr(value[:limit]) + "…"
+    try:
+        return _SHORT.repr(value)
+    except Exception:  # a caller's object whose repr fails is still named by its type
+        return f"<{type(value).__name__}>"
+
+
+def invalid_call_event(
+    exc: QaflowError, actor: object, instance_id: object, workflow: object, trigger: object, now: dt.datetime
+) -> SecurityEvent:
+    """A call refused before it was judged (kind `invalid`), with what can be read of who
+    claimed what: text only, shortened and printable, so the log row can always be written."""
+    ident = "(not an actor)"
+    claimed: tuple[str, ...] = ()
+    if isinstance(actor, Actor):
+        ident = _logged(actor.id) if isinstance(actor.id, str) else "(not text)"
+        roles = actor.roles
+        if isinstance(roles, str):
+            claimed = (_logged(roles),)  # what was claimed, as the one name it is not
+        elif isinstance(roles, (AbstractSet, list, tuple)):
+            claimed = tuple(sorted(_logged(role) for role in roles if isinstance(role, str)))[:MAX_LOGGED_ROLES]
+    return SecurityEvent(
+        now,
+        "invalid",
+        ident,
+        claimed,
+        _logged(instance_id) if isinstance(instance_id, str) else None,
+        _logged(workflow) if isinstance(workflow, str) else None,
+        _logged(trigger) if isinstance(trigger, str) else None,
+        (),
+        str(exc),
+    )
+
+
+def _logged(text: str, limit: int = 200) -> str:
+    return "".join(char if char.isprintable() else "?" for char in text[:limit])
 
 
 def _kept(uow: UnitOfWork, scope: str, key: str, request_hash: str) -> IdempotencyRecord | None:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.canonical import dumps_text, nfc, to_json_value
+from engine.errors import InvalidRequestError
 from engine.history.chain import entry_of
 from engine.language.workflow import Workflow
 from engine.results import HistoryEntry, InstanceView
@@ -33,6 +34,7 @@ class Reads:
 
     def show(self, instance_id: str, reader: str | None) -> InstanceView:
         """See `Engine.show`."""
+        check_reader(reader)
         with self.parts.store.unit_of_work(read_only=True) as uow:
             record = instance_or_error(uow, instance_id)
             cw, calendar = self.definitions.compiled_for(uow, record.workflow, record.version, record.definition_hash)
@@ -88,6 +90,7 @@ class Reads:
 
     def history(self, instance_id: str, reader: str | None) -> list[HistoryEntry]:
         """See `Engine.history`."""
+        check_reader(reader)
         with self.parts.store.unit_of_work(read_only=True) as uow:
             instance_or_error(uow, instance_id)
             payloads = uow.history.payloads(instance_id)
@@ -112,6 +115,15 @@ class Reads:
             return
         with self.parts.store.unit_of_work() as uow:
             uow.access_log.add(AccessEntry(self.parts.recorded(self.parts.clock.now()), nfc(reader), instance_id, action))
+
+
+def check_reader(reader: object) -> None:
+    """Refuse a reader that can't be recorded in the access log: not text, blank, or with
+    control characters (`InvalidRequestError`), before anything is read."""
+    if reader is None or (type(reader) is str and reader.isprintable() and reader.strip() == reader and reader):
+        return
+    shown = repr(reader[:40]) if isinstance(reader, str) else type(reader).__name__
+    raise InvalidRequestError(f"a reader is a person's id (printable text without surrounding spaces), got {shown}")
 
 
 def as_text(value: Any) -> str:
