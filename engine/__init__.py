@@ -94,6 +94,7 @@ _EXPORTS: dict[str, str] = {
     "workflow_json_schema": "engine.language.definition",
     "render_diagram": "engine.language.diagram",
     "read_field_text": "engine.language.fieldtext",
+    "did_you_mean": "engine.suggest",
     "read_yaml": "engine.language.yamlsource",
     # stores
     "Store": "engine.store.protocol",
@@ -167,6 +168,7 @@ __all__ = [
     "WorkflowSpec",
     "WorkflowValidationError",
     "default_functions",
+    "did_you_mean",
     "format_time",
     "is_workflow_id",
     "load_workflow",
@@ -227,6 +229,7 @@ if TYPE_CHECKING:
     from engine.store.memory import MemoryStore
     from engine.store.protocol import Store, UnitOfWork
     from engine.store.records import AccessEntry, DefinitionRecord, InstanceRecord, OutboxMessage, SecurityEvent
+    from engine.suggest import did_you_mean
     from engine.time.clock import Clock, FixedClock, SystemClock
     from engine.time.durations import Duration
 else:

@@ -1,7 +1,9 @@
-"""`--set name=value` and `--assign role=person` on the command line.
+"""`--set name=value`, `--clear name` and `--assign role=person` on the command line.
 
 Each `--set` value is read by its field's declared type (`engine.read_field_text`,
-DESIGN §3.2); here we only split the arguments and refuse malformed ones.
+DESIGN §3.2) and is always a value: `--set note=null` stores the word null. A field is
+emptied only by `--clear name`, sent to the engine as null. Here we split the arguments and
+refuse malformed ones (a name given twice, set and cleared at once).
 """
 
 from __future__ import annotations
@@ -25,7 +27,16 @@ def parse_assignments(items: tuple[str, ...], what: str) -> dict[str, str]:
     return result
 
 
-def parse_sets(workflow: Workflow | None, items: tuple[str, ...]) -> dict[str, Any]:
-    """Event data from `--set` arguments, each value read by its field's type."""
+def parse_sets(workflow: Workflow | None, items: tuple[str, ...], clears: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Event data from `--set` arguments, each value read by its field's type, and `--clear`
+    names, each sent as null (unset)."""
     raw = parse_assignments(items, "--set")
-    return {name: read_field_text(workflow, name, text) for name, text in raw.items()}
+    data: dict[str, Any] = {name: read_field_text(workflow, name, text) for name, text in raw.items()}
+    for item in clears:
+        name = item.strip()
+        if not name or "=" in name:
+            raise UsageError(f"--clear takes a field name, got {item!r}")
+        if name in raw:
+            raise UsageError(f"'{name}' is both set and cleared")
+        data[name] = None
+    return data

@@ -6,6 +6,9 @@ field's type first: a `string` field keeps `0123` as text; an `integer` reads `3
 validation to read; lists, maps and objects are YAML flow collections (`[a, b]`, `{k: v}`)
 read by our strict YAML reader. A value that does not read as its type is passed on as
 text, so the engine refuses it naming the field, rather than the reader guessing.
+
+Text is always a value, never "unset": `null` in a text field is the word null, and the
+empty text is the empty text. Clearing a field is asked for on its own (`--clear NAME`).
 """
 
 from __future__ import annotations
@@ -24,15 +27,13 @@ _INTEGER = re.compile(r"[-+]?[0-9]+")
 def read_field_text(workflow: Workflow | None, name: str, text: str) -> Any:
     """The value `text` stands for in field `name` of `workflow` (None: any field, as text).
 
-    The empty text and `null` unset the field.
+    Never None: no text unsets a field (`null` is a word, `""` the empty text).
     """
     field = workflow.field_types.get(name) if workflow is not None else None
     return read_typed_text(field.type if field is not None else None, text)
 
 
 def read_typed_text(type_: T.Type | None, text: str) -> Any:
-    if text == "" or text.lower() == "null":
-        return None
     if type_ == T.INTEGER and _INTEGER.fullmatch(text):
         return int(text)
     if type_ == T.NUMBER:
@@ -44,5 +45,6 @@ def read_typed_text(type_: T.Type | None, text: str) -> Any:
         return text == "true"
     if isinstance(type_, (T.ListType, T.MapType, T.ObjectType)):
         doc = read_yaml("--set", text)
-        return text if doc.issues else doc.value
+        # a collection or the text as given: `null` or nothing is not read as "unset"
+        return doc.value if not doc.issues and isinstance(doc.value, (list, dict)) else text
     return text

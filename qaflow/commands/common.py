@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from engine import Workflow, read_yaml
+from engine import Workflow, did_you_mean, read_yaml
 from qaflow.errors import UsageError
 from qaflow.setvalues import parse_sets
 
@@ -41,7 +41,22 @@ def _check_actor(ctx: click.Context, param: click.Parameter, value: str) -> str:
     return value
 
 
+def claimed_roles(workflow: Workflow, roles: tuple[str, ...]) -> frozenset[str]:
+    """The `--role`s claimed, each one `workflow` declares: an undeclared one is a usage error
+    (exit 2) with "did you mean". `system` passes, for the engine to refuse and log."""
+    declared = workflow.spec.roles
+    for role in roles:
+        if role not in declared and role != "system":
+            hint = did_you_mean(role, declared) or f"; its roles are {', '.join(sorted(declared))}"
+            shown = role if len(role) <= 40 else role[:40] + "…"
+            raise UsageError(f"--role {shown!r}: {workflow.id} declares no such role{hint}")
+    return frozenset(roles)
+
+
 def data_options(func: Any) -> Any:
+    func = click.option("--clear", "clears", multiple=True, help="A field to empty (repeatable); `--set f=null` stores the word null.")(
+        func
+    )
     func = click.option("--assign", "assigns", multiple=True, help="role=person: assign a role on the instance (repeatable).")(func)
     func = click.option(
         "--data-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Event data as a YAML or JSON mapping."
@@ -49,7 +64,7 @@ def data_options(func: Any) -> Any:
     return click.option("--set", "sets", multiple=True, help="field=value, read by the field's type (repeatable).")(func)
 
 
-def event_data(workflow: Workflow | None, sets: tuple[str, ...], data_file: Path | None) -> dict[str, Any]:
+def event_data(workflow: Workflow | None, sets: tuple[str, ...], data_file: Path | None, clears: tuple[str, ...] = ()) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if data_file is not None:
         try:
@@ -62,5 +77,5 @@ def event_data(workflow: Workflow | None, sets: tuple[str, ...], data_file: Path
         if not isinstance(doc.value, dict):
             raise UsageError(f"{data_file} must hold a mapping of field: value")
         data.update(doc.value)
-    data.update(parse_sets(workflow, sets))
+    data.update(parse_sets(workflow, sets, clears))
     return data

@@ -13,7 +13,7 @@ import click
 
 from engine import Actor, load_workflow
 from qaflow.app import Settings
-from qaflow.commands.common import actor_options, data_options, echo_json, event_data
+from qaflow.commands.common import actor_options, claimed_roles, data_options, echo_json, event_data
 from qaflow.commands.definitions import workflow_files
 from qaflow.presentation.build import available_json, explain_json, fire_json, start_json
 from qaflow.setvalues import parse_assignments
@@ -49,17 +49,19 @@ def start(
     sets: tuple[str, ...],
     data_file: Path | None,
     assigns: tuple[str, ...],
+    clears: tuple[str, ...],
     key: str | None,
     as_json: bool,
 ) -> None:
     """Start an instance of WORKFLOW (deploying the file's version if it is not stored yet); prints its id."""
     definition = settings.workflow_file(workflow)
+    claimed = claimed_roles(definition, roles)
     engine = settings.engine()
     engine.deploy(definition)
-    data = event_data(definition, sets, data_file)
+    data = event_data(definition, sets, data_file, clears)
     view = engine.start(
         workflow,
-        Actor(actor_id, frozenset(roles)),
+        Actor(actor_id, claimed),
         data,
         assign=parse_assignments(assigns, "--assign"),
         idempotency_key=key,
@@ -90,6 +92,7 @@ def fire(
     sets: tuple[str, ...],
     data_file: Path | None,
     assigns: tuple[str, ...],
+    clears: tuple[str, ...],
     comment: str | None,
     key: str | None,
     lock_version: int | None,
@@ -97,11 +100,13 @@ def fire(
 ) -> None:
     """Send TRIGGER to INSTANCE as a person in one or more roles."""
     engine = settings.engine()
-    data = event_data(engine.workflow_of(instance), sets, data_file)
+    deployed = engine.workflow_of(instance)
+    claimed = claimed_roles(deployed, roles)
+    data = event_data(deployed, sets, data_file, clears)
     result = engine.fire(
         instance,
         trigger,
-        Actor(actor_id, frozenset(roles)),
+        Actor(actor_id, claimed),
         data,
         assign=parse_assignments(assigns, "--assign"),
         comment=comment,
@@ -123,7 +128,8 @@ def fire(
 @click.pass_obj
 def available(settings: Settings, instance: str, actor_id: str, roles: tuple[str, ...], as_json: bool) -> None:
     """Triggers the actor may send to INSTANCE now (checks depend on the data: see `explain`)."""
-    found = settings.engine().available(instance, Actor(actor_id, frozenset(roles)))
+    engine = settings.engine()
+    found = engine.available(instance, Actor(actor_id, claimed_roles(engine.workflow_of(instance), roles)))
     rows = [available_json(option) for option in found]
     if as_json:
         echo_json(rows)
@@ -150,12 +156,15 @@ def explain(
     sets: tuple[str, ...],
     data_file: Path | None,
     assigns: tuple[str, ...],
+    clears: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Whether TRIGGER would be taken now, and why or why not. Exits 0 whenever it answers."""
     engine = settings.engine()
-    data = event_data(engine.workflow_of(instance), sets, data_file)
-    found = engine.explain(instance, trigger, Actor(actor_id, frozenset(roles)), data, assign=parse_assignments(assigns, "--assign"))
+    deployed = engine.workflow_of(instance)
+    claimed = claimed_roles(deployed, roles)
+    data = event_data(deployed, sets, data_file, clears)
+    found = engine.explain(instance, trigger, Actor(actor_id, claimed), data, assign=parse_assignments(assigns, "--assign"))
     if as_json:
         echo_json(explain_json(found))
     else:
