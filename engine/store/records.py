@@ -235,7 +235,8 @@ class IdempotencyRecord:
 class SecurityEvent:
     """A refused or rejected attempt (`security_log`); never a history row.
 
-    `kind` is `refused`, `conflict` or `not_found`; `reasons` are `engine.runtime.views.stored_reason` dicts.
+    `kind` is `refused`, `conflict`, `not_found` or `invalid` (a call refused before it was judged:
+    `engine.runtime.events.invalid_call_event`); `reasons` are `engine.runtime.views.stored_reason` dicts.
     `instance_id` may name an instance that does not exist (a `not_found` attempt).
     """
 
