@@ -41,6 +41,10 @@ from engine.time.durations import Duration
 
 Run = Callable[[EvalContext], Any]
 
+# What a function raised is quoted in the error up to this length: a client library's message
+# can be long (a whole response body), and the error becomes one line on a terminal or in a log.
+MAX_QUOTED = 200
+
 
 class _WrongType(Exception):
     """A returned value (or a part of it) that its type does not allow; `what` says where."""
@@ -58,7 +62,7 @@ def host_call(name: str, impl: Callable[..., Any], takes_context: bool, args: tu
         try:
             value = impl(ctx, *arguments) if takes_context else impl(*arguments)
         except Exception as exc:
-            raise FunctionError(name, f"failed: {type(exc).__name__}: {exc}") from exc
+            raise FunctionError(name, f"failed: {type(exc).__name__}: {_quoted(exc)}") from exc
         if value is None:
             return None
         try:
@@ -67,6 +71,11 @@ def host_call(name: str, impl: Callable[..., Any], takes_context: bool, args: tu
             raise FunctionError(name, f"returned {wrong.what} where its signature says {returns.describe()}") from None
 
     return call
+
+
+def _quoted(exc: Exception) -> str:
+    text = str(exc)
+    return text if len(text) <= MAX_QUOTED else text[: MAX_QUOTED - 1] + "…"
 
 
 def conform(value: Any, type_: Type) -> Any:

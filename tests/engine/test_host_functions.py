@@ -41,6 +41,7 @@ from engine import (
 from engine.expressions import CallSite, Checked
 from engine.expressions.host import _WrongType, conform
 from engine.expressions.types import ANY, MapType, ObjectType, ScaleType, Type
+from engine.runtime.views import security_event
 from qaflow.cli import exit_code, one_line
 from storage import open_store
 
@@ -216,6 +217,19 @@ def test_a_function_raising_a_qaflow_error_is_still_its_own_failure(engine: Engi
     assert engine.refusals() == []
 
 
+def test_what_the_function_raised_is_quoted_in_short(engine: Engine, host: Host) -> None:
+    instance = engine.start("host_check", CLERK, {"child_ref": "LA-1"})
+
+    def answers_at_length(ref: str) -> Any:
+        raise RuntimeError("<html>" + "x" * 100_000)
+
+    host.behaviour["is_looked_after"] = answers_at_length
+    with pytest.raises(FunctionError) as raised:
+        engine.fire(instance.id, "close", CLERK)
+    assert len(str(raised.value)) < 400
+    assert str(raised.value.__cause__).endswith("x" * 100)  # the whole of it is still the cause
+
+
 # --- a function that returns the wrong type -------------------------------------------------
 
 
@@ -387,6 +401,10 @@ def test_only_registered_functions_are_checked_as_the_hosts() -> None:
 
 
 # --- the error itself, and the command line --------------------------------------------------
+
+
+def test_security_event_keeps_no_row_for_a_function_error() -> None:
+    assert security_event(FunctionError("f", "failed: OSError: down"), CLERK, "i-1", "host_check", "close", NOW) is None
 
 
 def test_function_error_round_trips_through_pickle() -> None:
