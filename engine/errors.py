@@ -8,6 +8,8 @@
      ├── DurationError                one duration string is wrong (likewise)
      ├── ExpressionRuntimeError       a compiled expression failed while running (division by
      │                                zero, a date out of range); in engine.expressions.values
+     ├── FunctionError                a function the embedding application registered raised,
+     │                                or returned a value its signature does not allow
      ├── NotFoundError                a workflow, instance or trigger named does not exist
      ├── ConflictError                a lock not obtained, a stale lock_version, or an
      │                                idempotency key reused with another request
@@ -195,6 +197,29 @@ class VersionConflictError(DefinitionError):
 class StorageError(QaflowError):
     """The database failed or refused something for a reason other than a conflict: a schema
     missing or behind (run `qaflow db upgrade`), a bad URL, a broken constraint. CLI exit 1."""
+
+
+class FunctionError(QaflowError):
+    """A function the embedding application registered raised (the case-management system is
+    down), or returned a value of another type than its signature says.
+
+    Not a refusal: the event was not judged, nothing changed and nothing is written to the
+    security log. `function` names the function, `expression` is the text it was called in
+    (filled in by `CompiledExpression.evaluate`), and what it raised is the `__cause__`.
+    CLI exit 1.
+    """
+
+    code = "function_failed"
+
+    def __init__(self, function: str, message: str, expression: str | None = None) -> None:
+        super().__init__(function, message, expression)  # every argument in args, so pickle can rebuild it
+        self.function = function
+        self.message = message
+        self.expression = expression
+
+    def __str__(self) -> str:
+        where = "" if self.expression is None else f" (in {self.expression!r})"
+        return f"the registered function '{self.function}' {self.message}{where}"
 
 
 class InvalidActorError(QaflowError):
