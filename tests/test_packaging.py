@@ -185,11 +185,11 @@ if __name__ == "__main__":
 '''
 
 # the same, wrong: mypy must catch it, so the check above is against real types, not Any
-WRONG_CONSUMER = '''
+WRONG_CONSUMER = """
 from engine import Engine, FireResult, MemoryStore
 
 result: FireResult = Engine(MemoryStore()).start("tiny", "cl-1")
-'''
+"""
 
 TINY = """
 workflow: tiny
