@@ -56,7 +56,11 @@ class Events:
             with parts.store.unit_of_work() as uow:
                 definition = uow.definitions.get(workflow_id, version) if version is not None else uow.definitions.latest(workflow_id)
                 if definition is None:
-                    raise NotFoundError(f"workflow '{workflow_id}'{f' version {version}' if version else ''} is not deployed")
+                    raise NotFoundError(
+                        f"workflow '{workflow_id}'{f' version {version}' if version else ''} is not deployed",
+                        kind="workflow",
+                        name=workflow_id,
+                    )
                 cw, calendar = self.definitions.compiled_for(uow, definition.workflow, definition.version, definition.hash)
                 scope, request_hash = f"start:{workflow_id}", ""
                 if idempotency_key is not None:
@@ -96,14 +100,20 @@ class Events:
             with parts.store.unit_of_work() as uow:
                 record = uow.instances.lock(instance_id)
                 if record is None:
-                    raise NotFoundError(f"there is no instance '{instance_id}'")
+                    raise NotFoundError(f"there is no instance '{instance_id}'", kind="instance", name=instance_id)
                 if idempotency_key is not None:  # DESIGN §4.6: the first result for the same request
                     scope, request_hash = f"fire:{record.id}", _request_hash(trigger, actor, data, assign, comment)
                     kept = _kept(uow, scope, idempotency_key, request_hash)
                     if kept is not None:
                         return fire_result_from_stored(kept.result)
                 if lock_version is not None and lock_version != record.lock_version:
-                    raise ConflictError(f"instance '{instance_id}' is at lock_version {record.lock_version}, not {lock_version}")
+                    raise ConflictError(
+                        f"instance '{instance_id}' is at lock_version {record.lock_version}, not {lock_version}",
+                        retryable=False,  # the caller read an older state: sending the same again can't help
+                        instance_id=record.id,
+                        expected_lock_version=lock_version,
+                        actual_lock_version=record.lock_version,
+                    )
                 found = self.definitions.by_hash.get(record.definition_hash)
                 cw, calendar = found or self.definitions.compiled_for(uow, record.workflow, record.version, record.definition_hash)
                 step = evaluate_fire(
@@ -198,7 +208,7 @@ def normal_actor(actor: Actor) -> Actor:
     if not isinstance(actor, Actor) or not isinstance(actor.id, str):
         raise TypeError(f"an actor is an engine.Actor with a text id, got {actor!r}")
     if not actor.id.strip() or actor.id != actor.id.strip() or not actor.id.isprintable():
-        raise InvalidActorError(f"an actor id must be printable text without surrounding spaces, got {actor.id!r}")
+        raise InvalidActorError(f"an actor id must be printable text without surrounding spaces, got {actor.id!r}", actor_id=actor.id)
     if actor.id.isascii():
         return actor
     return dataclasses.replace(actor, id=nfc(actor.id))
@@ -207,7 +217,7 @@ def normal_actor(actor: Actor) -> Actor:
 def _kept(uow: UnitOfWork, scope: str, key: str, request_hash: str) -> IdempotencyRecord | None:
     kept = uow.idempotency.get(scope, key)
     if kept is not None and kept.request_hash != request_hash:
-        raise ConflictError(f"idempotency key {key!r} was already used with a different request")
+        raise ConflictError(f"idempotency key {key!r} was already used with a different request", retryable=False, idempotency_key=key)
     return kept
 
 
