@@ -16,8 +16,8 @@ the bottom up:
 The layers, and that nothing imports upwards or in a circle, are checked by import-linter
 (`make lint`; the contracts are in `pyproject.toml`).
 
-Names are imported when first used (PEP 562), so a command that only validates a workflow
-never loads the runtime, and `qaflow --help` loads none of it.
+`Engine` is imported when first used (PEP 562, one static import), so checking workflow
+files never loads the runtime, nor `transitions` with it.
 
     load_workflow(path) -> Workflow                 raises WorkflowValidationError
     Engine(store, clock=, functions=, history_key=)  deploy, start, fire, available, explain,
@@ -27,89 +27,58 @@ never loads the runtime, and `qaflow --help` loads none of it.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
-# name -> the module that defines it
-_EXPORTS: dict[str, str] = {
-    # errors
-    "QaflowError": "engine.errors",
-    "WorkflowValidationError": "engine.errors",
-    "DefinitionError": "engine.errors",
-    "VersionConflictError": "engine.errors",
-    "ExpressionError": "engine.errors",
-    "DurationError": "engine.errors",
-    "NotFoundError": "engine.errors",
-    "ConflictError": "engine.errors",
-    "TransitionRefusedError": "engine.errors",
-    "InvalidActorError": "engine.errors",
-    "InvalidRequestError": "engine.errors",
-    "StorageError": "engine.errors",
-    "CheckpointError": "engine.errors",
-    "Issue": "engine.errors",
-    "Reason": "engine.errors",
-    "CandidateReport": "engine.errors",
-    "ExpressionRuntimeError": "engine.expressions.values",
-    # JSON form of values (DESIGN §4.5)
-    "format_time": "engine.canonical",
-    "parse_time": "engine.canonical",
-    "to_json_value": "engine.canonical",
-    # what the API takes and gives back
-    "Actor": "engine.results",
-    "SystemActor": "engine.results",
-    "FireResult": "engine.results",
-    "InstanceView": "engine.results",
-    "Explanation": "engine.results",
-    "AvailableTrigger": "engine.results",
-    "HistoryEntry": "engine.results",
-    "VerifyReport": "engine.results",
-    "InstanceCheck": "engine.results",
-    "Notification": "engine.results",
-    "PendingEffect": "engine.results",
-    # time
-    "Clock": "engine.time.clock",
-    "SystemClock": "engine.time.clock",
-    "FixedClock": "engine.time.clock",
-    "Duration": "engine.time.durations",
-    # expressions: functions embedding code registers
-    "FunctionRegistry": "engine.expressions.scope",
-    "Signature": "engine.expressions.scope",
-    "default_functions": "engine.expressions.functions",
-    # the types a registered function's Signature names
-    "STRING": "engine.expressions.types",
-    "TEXT": "engine.expressions.types",
-    "INTEGER": "engine.expressions.types",
-    "NUMBER": "engine.expressions.types",
-    "BOOLEAN": "engine.expressions.types",
-    "DATE": "engine.expressions.types",
-    "DATETIME": "engine.expressions.types",
-    "DURATION": "engine.expressions.types",
-    "ListType": "engine.expressions.types",
-    # the language
-    "load_workflow": "engine.language.loader",
-    "load_workflow_text": "engine.language.loader",
-    "is_workflow_id": "engine.language.loader",
-    "Workflow": "engine.language.workflow",
-    "WorkflowSpec": "engine.language.definition",
-    "workflow_json_schema": "engine.language.definition",
-    "render_diagram": "engine.language.diagram",
-    "read_field_text": "engine.language.fieldtext",
-    "did_you_mean": "engine.suggest",
-    "read_yaml": "engine.language.yamlsource",
-    # stores
-    "Store": "engine.store.protocol",
-    "UnitOfWork": "engine.store.protocol",
-    "MemoryStore": "engine.store.memory",
-    "AccessEntry": "engine.store.records",
-    "DefinitionRecord": "engine.store.records",
-    "InstanceRecord": "engine.store.records",
-    "OutboxMessage": "engine.store.records",
-    "SecurityEvent": "engine.store.records",
-    # history
-    "CheckpointFinding": "engine.history.checkpoints",
-    # the runtime
-    "Engine": "engine.runtime.engine",
-}
+from engine.canonical import format_time, parse_time, to_json_value
+from engine.errors import (
+    CandidateReport,
+    CheckpointError,
+    ConflictError,
+    DefinitionError,
+    DurationError,
+    ExpressionError,
+    FunctionError,
+    InvalidActorError,
+    InvalidRequestError,
+    Issue,
+    NotFoundError,
+    QaflowError,
+    Reason,
+    StorageError,
+    TransitionRefusedError,
+    VersionConflictError,
+    WorkflowValidationError,
+)
+from engine.expressions.functions import default_functions
+from engine.expressions.scope import FunctionRegistry, Signature
+from engine.expressions.types import BOOLEAN, DATE, DATETIME, DURATION, INTEGER, NUMBER, STRING, TEXT, ListType
+from engine.expressions.values import ExpressionRuntimeError
+from engine.history.checkpoints import CheckpointFinding
+from engine.language.definition import WorkflowSpec, workflow_json_schema
+from engine.language.diagram import render_diagram
+from engine.language.fieldtext import read_field_text
+from engine.language.loader import is_workflow_id, load_workflow, load_workflow_text
+from engine.language.workflow import Workflow
+from engine.language.yamlsource import read_yaml
+from engine.results import (
+    Actor,
+    AvailableTrigger,
+    Explanation,
+    FireResult,
+    HistoryEntry,
+    InstanceCheck,
+    InstanceView,
+    Notification,
+    PendingEffect,
+    SystemActor,
+    VerifyReport,
+)
+from engine.store.memory import MemoryStore
+from engine.store.protocol import Store, UnitOfWork
+from engine.store.records import AccessEntry, DefinitionRecord, InstanceRecord, OutboxMessage, SecurityEvent
+from engine.suggest import did_you_mean
+from engine.time.clock import Clock, FixedClock, SystemClock
+from engine.time.durations import Duration
 
 __all__ = [
     "BOOLEAN",
@@ -138,6 +107,7 @@ __all__ = [
     "ExpressionRuntimeError",
     "FireResult",
     "FixedClock",
+    "FunctionError",
     "FunctionRegistry",
     "HistoryEntry",
     "InstanceCheck",
@@ -182,65 +152,14 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from engine.canonical import format_time, parse_time, to_json_value
-    from engine.errors import (
-        CandidateReport,
-        CheckpointError,
-        ConflictError,
-        DefinitionError,
-        DurationError,
-        ExpressionError,
-        InvalidActorError,
-        InvalidRequestError,
-        Issue,
-        NotFoundError,
-        QaflowError,
-        Reason,
-        StorageError,
-        TransitionRefusedError,
-        VersionConflictError,
-        WorkflowValidationError,
-    )
-    from engine.expressions.functions import default_functions
-    from engine.expressions.scope import FunctionRegistry, Signature
-    from engine.expressions.types import BOOLEAN, DATE, DATETIME, DURATION, INTEGER, NUMBER, STRING, TEXT, ListType
-    from engine.expressions.values import ExpressionRuntimeError
-    from engine.history.checkpoints import CheckpointFinding
-    from engine.language.definition import WorkflowSpec, workflow_json_schema
-    from engine.language.diagram import render_diagram
-    from engine.language.fieldtext import read_field_text
-    from engine.language.loader import is_workflow_id, load_workflow, load_workflow_text
-    from engine.language.workflow import Workflow
-    from engine.language.yamlsource import read_yaml
-    from engine.results import (
-        Actor,
-        AvailableTrigger,
-        Explanation,
-        FireResult,
-        HistoryEntry,
-        InstanceCheck,
-        InstanceView,
-        Notification,
-        PendingEffect,
-        SystemActor,
-        VerifyReport,
-    )
     from engine.runtime.engine import Engine
-    from engine.store.memory import MemoryStore
-    from engine.store.protocol import Store, UnitOfWork
-    from engine.store.records import AccessEntry, DefinitionRecord, InstanceRecord, OutboxMessage, SecurityEvent
-    from engine.suggest import did_you_mean
-    from engine.time.clock import Clock, FixedClock, SystemClock
-    from engine.time.durations import Duration
-else:
 
-    def __getattr__(name: str) -> Any:
-        module = _EXPORTS.get(name)
-        if module is None:
-            raise AttributeError(f"module 'engine' has no attribute {name!r}")
-        value = getattr(importlib.import_module(module), name)
-        globals()[name] = value  # once imported, a plain module attribute
-        return value
 
-    def __dir__() -> list[str]:
-        return sorted({*globals(), *__all__})
+def __getattr__(name: str) -> Any:
+    # The runtime, and `transitions` with it, loads when an Engine is first asked for.
+    if name == "Engine":
+        from engine.runtime.engine import Engine
+
+        globals()["Engine"] = Engine  # once imported, a plain module attribute
+        return Engine
+    raise AttributeError(f"module 'engine' has no attribute {name!r}")

@@ -29,6 +29,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
+from engine.errors import QaflowError
+
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
@@ -59,8 +61,14 @@ class HasCanonicalText(Protocol):
     def canonical(self) -> str: ...
 
 
-class CanonicalError(ValueError):
-    """A value has no canonical form (a binary float, a non-finite number, an unknown type)."""
+class CanonicalError(QaflowError, ValueError):
+    """A value has no canonical form (a binary float, a non-finite number, an unknown type).
+
+    A `QaflowError` like every error qaflow raises, and a `ValueError` for callers that catch
+    bad values by that name.
+    """
+
+    code = "no_canonical_form"
 
 
 def nfc(text: str) -> str:

@@ -44,7 +44,11 @@ def catalogue_dir() -> Path:
     """The shipped catalogue as a folder on disk, for the commands that take a workflows folder."""
     found = catalogue()
     if not isinstance(found, Path):  # pip installs packages as folders; a zipped install has none
-        raise NotFoundError(f"the installed catalogue is not a folder ({found}); copy it with `qaflow init DIR` and pass --workflows DIR")
+        raise NotFoundError(
+            f"the installed catalogue is not a folder ({found}); copy it with `qaflow init DIR` and pass --workflows DIR",
+            kind="catalogue",
+            name=str(found),
+        )
     return found
 
 
@@ -98,7 +102,10 @@ def copy_catalogue(directory: Path) -> list[Path]:
     taken = [path for relative, _ in shipped if (path := in_the_way(directory, relative)) is not None]
     if taken:
         more = f" (and {len(taken) - 1} more)" if len(taken) > 1 else ""
-        raise InitRefusedError(f"{taken[0]} already exists{more}; qaflow init overwrites nothing, so nothing was copied")
+        raise InitRefusedError(
+            f"{taken[0]} already exists{more}; qaflow init overwrites nothing, so nothing was copied",
+            taken=tuple(str(path) for path in taken),
+        )
     written: list[Path] = []
     for relative, source in shipped:
         target = directory.joinpath(*relative.parts)
@@ -141,10 +148,12 @@ class Settings:
     def workflow_file(self, workflow_id: str) -> Workflow:
         """The workflow file `workflow_id` in the workflows folder, loaded and checked."""
         if not is_workflow_id(workflow_id):  # an id, never a path: nothing outside the folder
-            raise NotFoundError(f"no workflow '{workflow_id}': a workflow id is lower_snake_case, like case_file_audit")
+            raise NotFoundError(
+                f"no workflow '{workflow_id}': a workflow id is lower_snake_case, like case_file_audit", kind="workflow", name=workflow_id
+            )
         path = self.workflows().path / f"{workflow_id}.yaml"
         if not path.is_file():
-            raise NotFoundError(f"no workflow '{workflow_id}': {path} does not exist")
+            raise NotFoundError(f"no workflow '{workflow_id}': {path} does not exist", kind="workflow", name=workflow_id)
         return load_workflow(path)
 
 

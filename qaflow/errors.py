@@ -1,4 +1,4 @@
-"""Errors of the command line itself (the engine's are in engine/errors.py)."""
+"""Errors of the command line itself (the engine's are in engine/errors.py, whose tree lists these too)."""
 
 from engine import QaflowError
 
@@ -6,6 +6,14 @@ from engine import QaflowError
 class UsageError(QaflowError):
     """A malformed argument or option value (exit 2)."""
 
+    code = "usage"
+
 
 class InitRefusedError(QaflowError):
-    """`qaflow init` would overwrite a file (exit 1)."""
+    """`qaflow init` would overwrite a file (exit 1); `taken` lists every file in the way."""
+
+    code = "init_refused"
+
+    def __init__(self, message: str, *, taken: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.taken = taken

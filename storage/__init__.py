@@ -89,4 +89,4 @@ def _require_sqlite_file(url: URL) -> None:
     if url.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
         return
     if not Path(database).exists():
-        raise StorageError(f"no database at {database}; run `qaflow db upgrade` to create it")
+        raise StorageError(f"no database at {database}; run `qaflow db upgrade` to create it", unusable=True)

@@ -37,7 +37,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DatabaseError, DBAPIError, IntegrityError, InterfaceError, InternalError, OperationalError
 
 from engine import ConflictError, QaflowError, StorageError
 
@@ -79,15 +79,15 @@ def create_database_engine(url: str | URL, *, synchronous: str = "FULL", busy_ti
     """
     level = synchronous.upper()
     if level not in SYNCHRONOUS:
-        raise StorageError(f"synchronous must be FULL or NORMAL, got {synchronous!r}")
+        raise StorageError(f"synchronous must be FULL or NORMAL, got {synchronous!r}", unusable=True)
     parsed = parse_url(url)
     backend = parsed.get_backend_name()
     if backend == "postgresql":
         return _postgresql_engine(parsed, busy_timeout_ms)
     if backend != "sqlite":
-        raise StorageError(f"unsupported database {_safe(parsed)}; use sqlite:///PATH or postgresql+psycopg://...")
+        raise StorageError(f"unsupported database {_safe(parsed)}; use sqlite:///PATH or postgresql+psycopg://...", unusable=True)
     if parsed.get_driver_name() not in ("pysqlite", "sqlite"):
-        raise StorageError(f"unsupported SQLite driver in {parsed.render_as_string(hide_password=True)}; use sqlite:///PATH")
+        raise StorageError(f"unsupported SQLite driver in {parsed.render_as_string(hide_password=True)}; use sqlite:///PATH", unusable=True)
     engine = create_engine(parsed)
     _configure_sqlite(engine, level, busy_timeout_ms)
     return engine
@@ -97,7 +97,7 @@ def _postgresql_engine(url: URL, lock_timeout_ms: int) -> Engine:
     # psycopg 3 only: `postgresql://` (SQLAlchemy's default there is psycopg2, which qaflow
     # doesn't ship) means psycopg too.
     if url.drivername not in ("postgresql", "postgresql+psycopg"):
-        raise StorageError(f"unsupported PostgreSQL driver in {_safe(url)}; use postgresql+psycopg://...")
+        raise StorageError(f"unsupported PostgreSQL driver in {_safe(url)}; use postgresql+psycopg://...", unusable=True)
     url = url.set(drivername="postgresql+psycopg")
     engine = create_engine(url)
     setting = f"SET lock_timeout = {int(lock_timeout_ms)}"
@@ -130,7 +130,9 @@ def parse_url(url: str | URL) -> URL:
     try:
         return make_url(url)
     except Exception as exc:  # ArgumentError, ValueError: a URL that is no URL
-        raise StorageError(f"not a database URL: {url!r} ({exc}); use sqlite:///qaflow.db or postgresql+psycopg://...") from exc
+        raise StorageError(
+            f"not a database URL: {url!r} ({exc}); use sqlite:///qaflow.db or postgresql+psycopg://...", unusable=True
+        ) from exc
 
 
 def is_sqlite(engine: Engine | Connection) -> bool:
@@ -190,9 +192,9 @@ def begin_sqlite(execute: Callable[[str], object], *, read_only: bool = False) -
             return
         except sqlite3.OperationalError as exc:
             if not is_lock_error(exc):
-                raise StorageError(f"could not begin a transaction: {exc}") from exc
+                raise StorageError(f"could not begin a transaction: {exc}", unusable=True) from exc
             if attempt >= LOCK_ATTEMPTS:
-                raise ConflictError("the database is locked by another writer; try again") from exc
+                raise ConflictError("the database is locked by another writer; try again", retryable=True) from exc
             logger.debug("database locked, attempt %d of %d", attempt, LOCK_ATTEMPTS)
         attempt += 1
         time.sleep(random.uniform(*_JITTER_SECONDS))
@@ -233,9 +235,21 @@ def translate_error(exc: DBAPIError, duplicate: str | None = None) -> QaflowErro
         duplicate: the message for a duplicate key (a `ConflictError`); None for a generic one.
     """
     if isinstance(exc, IntegrityError):
-        if _is_duplicate(exc):
-            return ConflictError(duplicate or f"a row with this key already exists ({exc.orig})")
+        if _is_duplicate(exc):  # a concurrent writer made the row first: a retry sees it
+            return ConflictError(duplicate or f"a row with this key already exists ({exc.orig})", retryable=True)
         return StorageError(f"the database refused the write: {exc.orig}")
     if is_lock_error(exc):
-        return ConflictError("the database is busy with another writer; try again")
-    return StorageError(f"database error: {exc.orig}")
+        return ConflictError("the database is busy with another writer; try again", retryable=True)
+    return StorageError(f"database error: {exc.orig}", unusable=is_unusable(exc))
+
+
+def is_unusable(exc: DBAPIError) -> bool:
+    """True when a driver error means the database itself can't be used (unreachable, corrupt,
+    read-only, out of space), not that one statement was wrong.
+
+    PEP 249's classes say which: OperationalError and InterfaceError are the database or the
+    connection; a bare DatabaseError is SQLite's "file is not a database" and "database disk
+    image is malformed"; InternalError is the server's own. DataError, ProgrammingError,
+    NotSupportedError and IntegrityError are about the statement (a NUL byte in text, say).
+    """
+    return isinstance(exc, (OperationalError, InterfaceError, InternalError)) or type(exc) is DatabaseError

@@ -41,7 +41,9 @@ def read_revision(connection: Connection) -> str | None:
         return None
     found = connection.execute(select(_alembic_version.c.version_num)).scalars().all()
     if len(found) > 1:
-        raise StorageError(f"the database records several schema revisions ({', '.join(sorted(found))}); qaflow's are linear")
+        raise StorageError(
+            f"the database records several schema revisions ({', '.join(sorted(found))}); qaflow's are linear", unusable=True
+        )
     return found[0] if found else None
 
 
@@ -73,11 +75,11 @@ def require_current(engine: Engine) -> None:
     found = _read(engine)
     where = safe_url(engine.url)
     if found is None:
-        raise StorageError(f"{where} has no qaflow schema; run `qaflow db upgrade` first")
+        raise StorageError(f"{where} has no qaflow schema; run `qaflow db upgrade` first", unusable=True)
     if found not in REVISIONS:
-        raise StorageError(f"{where} is at schema revision {found}, which this qaflow does not know; upgrade qaflow")
+        raise StorageError(f"{where} is at schema revision {found}, which this qaflow does not know; upgrade qaflow", unusable=True)
     if found != HEAD:
-        raise StorageError(f"{where} is at schema revision {found}, this qaflow needs {HEAD}; run `qaflow db upgrade`")
+        raise StorageError(f"{where} is at schema revision {found}, this qaflow needs {HEAD}; run `qaflow db upgrade`", unusable=True)
 
 
 def safe_url(url: str | URL) -> str:

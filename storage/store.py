@@ -326,7 +326,7 @@ class SqlUnitOfWork:
             cursor.close()
             if conn.invalidated:  # a disconnect: the driver connection is gone with its transaction
                 if exc_type is None:  # a caller swallowed the error: its writes must not look committed
-                    raise StorageError("the database connection was lost during the unit of work; nothing was committed")
+                    raise StorageError("the database connection was lost during the unit of work; nothing was committed", unusable=True)
                 return
             if exc_type is None:
                 try:
@@ -426,7 +426,13 @@ class SqlInstances(_SqlRepository):
         params["where_id"] = params.pop("id")
         params["expected"] = expected_lock_version
         if self._uow._run(_UPDATE_INSTANCE, params).rowcount != 1:
-            raise ConflictError(f"instance {record.id} has changed since it was read; try again")
+            # the stored lock_version is not read back: one more query on a path that is already failing
+            raise ConflictError(
+                f"instance {record.id} has changed since it was read; try again",
+                retryable=True,
+                instance_id=record.id,
+                expected_lock_version=expected_lock_version,
+            )
 
     def list(
         self,

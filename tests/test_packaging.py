@@ -144,3 +144,96 @@ def test_init_then_validate_the_copy(installed: Installed) -> None:
     assert written == shipped_catalogue() - {"__init__.py"}
     done = installed.qaflow("validate", "council-workflows")
     assert done.stderr == "1 file(s) checked: 0 error(s), 0 warning(s)\n"
+
+
+# A consumer of the installed package, as an embedding developer writes one: checked by
+# mypy --strict against the venv's site-packages (the project's mypy, told to read the venv
+# with --python-executable), then run. The workflow file sits beside it.
+CONSUMER = '''
+"""A council's own code, using qaflow's engine from the installed wheel."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from engine import Actor, Engine, FireResult, MemoryStore, TransitionRefusedError, load_workflow
+
+
+def close(engine: Engine, instance_id: str, actor: Actor) -> FireResult | tuple[str, ...]:
+    try:
+        return engine.fire(instance_id, "close", actor, {"note": "done"})
+    except TransitionRefusedError as refused:
+        return refused.codes
+
+
+def main() -> int:
+    engine = Engine(MemoryStore())
+    engine.deploy(load_workflow(Path(__file__).with_name("tiny.yaml")))
+    clerk = Actor("cl-1", frozenset({"clerk"}))
+    instance = engine.start("tiny", clerk)
+    refused = close(engine, instance.id, Actor("vi-1", frozenset({"visitor"})))
+    done = close(engine, instance.id, clerk)
+    assert isinstance(done, FireResult) and done.to_state == "done", done
+    assert not isinstance(refused, FireResult) and "role_not_held" in refused, refused
+    print(done.state, done.lock_version)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+'''
+
+# the same, wrong: mypy must catch it, so the check above is against real types, not Any
+WRONG_CONSUMER = """
+from engine import Engine, FireResult, MemoryStore
+
+result: FireResult = Engine(MemoryStore()).start("tiny", "cl-1")
+"""
+
+TINY = """
+workflow: tiny
+version: 1
+roles:
+  clerk: Does everything
+fields:
+  note: {type: text}
+start:
+  by: [clerk]
+initial: open
+states:
+  open:
+  done: {final: true}
+transitions:
+  - trigger: close
+    from: open
+    to: done
+    by: [clerk]
+    writes: [note]
+"""
+
+
+def mypy_strict(installed: Installed, name: str, text: str) -> subprocess.CompletedProcess[str]:
+    folder = installed.home / "consumer"
+    folder.mkdir(exist_ok=True)
+    (folder / name).write_text(text, encoding="utf-8")
+    args = [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--config-file", os.devnull]
+    args += ["--python-executable", str(installed.venv / "bin" / "python"), name]
+    return subprocess.run(args, capture_output=True, text=True, timeout=TIMEOUT, check=False, cwd=folder, env=installed.env)
+
+
+def test_a_consumer_type_checks_strictly_against_the_installed_package(installed: Installed) -> None:
+    (installed.home / "consumer").mkdir(exist_ok=True)
+    (installed.home / "consumer" / "tiny.yaml").write_text(TINY, encoding="utf-8")
+    checked = mypy_strict(installed, "council.py", CONSUMER)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout.startswith("Success: no issues found in 1 source file")
+    ran = run_checked([installed.venv / "bin" / "python", "council.py"], cwd=installed.home / "consumer", env=installed.env)
+    assert ran.stdout == "done 2\n"
+
+
+def test_mypy_reads_the_installed_types(installed: Installed) -> None:
+    checked = mypy_strict(installed, "wrong.py", WRONG_CONSUMER)
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+    assert 'Argument 2 to "start" of "Engine" has incompatible type "str"; expected "Actor"' in checked.stdout
+    assert 'Incompatible types in assignment (expression has type "InstanceView", variable has type "FireResult")' in checked.stdout

@@ -40,10 +40,6 @@ FORBIDDEN_NAMES = {"UnsafeLoader", "FullLoader", "Loader"}  # yaml loaders that 
 
 # (file relative to ROOT, what) -> why: every exception is justified here.
 EXCEPTIONS: dict[tuple[str, str], str] = {
-    ("engine/__init__.py", "import importlib"): "the lazy public API (PEP 562) imports its own modules on first use",
-    ("engine/__init__.py", "importlib.import_module"): "only module names from the literal table _EXPORTS, never a name from YAML",
-    ("qaflow/cli.py", "import importlib"): "the lazy command group imports a command's module when that command runs (QUALITY P8)",
-    ("qaflow/cli.py", "importlib.import_module"): "only module names from the literal table COMMANDS, never a name from YAML or argv",
     ("qaflow/app.py", "from importlib.resources import"): (
         "files() reads the shipped catalogue as data, by the literal package name qaflow.catalogue; it imports only that "
         "package (whose __init__ holds a docstring), never a name from YAML"

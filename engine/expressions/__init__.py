@@ -9,7 +9,9 @@ against the workflow's `Scope` (`checker`, `names`, `functions`), and the compil
 `EvalContext` it is given and calls registered functions.
 
 Every load-time problem is an `ExpressionError` with a stable code and a 0-based offset into
-the text; the one run-time failure is `ExpressionRuntimeError`.
+the text. At run time an expression fails with `ExpressionRuntimeError`, or with a
+`FunctionError` when a function the embedding application registered raised or returned a
+value its signature does not allow (`host`): a failure of the host, not of the event.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.errors import ExpressionError
+from engine.errors import ExpressionError, FunctionError
 from engine.expressions.checker import Checker
 from engine.expressions.compiler import compile_condition, compile_node
 from engine.expressions.functions import default_functions
@@ -36,6 +38,7 @@ __all__ = [
     "CompiledExpression",
     "ExpressionError",
     "ExpressionRuntimeError",
+    "FunctionError",
     "FunctionRegistry",
     "Signature",
     "compile_expression",
@@ -66,12 +69,14 @@ class CompiledExpression:
             The value; always True or False when compiled with `expected=BOOLEAN`.
 
         Raises:
-            ExpressionRuntimeError: division by zero, a date out of range, a failing
-                registered function, a value of the wrong kind where the type was `any`.
+            ExpressionRuntimeError: division by zero, a date out of range, a value of the
+                wrong kind where the type was `any`.
+            FunctionError: a registered function raised, or returned a value of another
+                type than its signature says.
         """
         try:
             return self._run(ctx)
-        except ExpressionRuntimeError as exc:
+        except (ExpressionRuntimeError, FunctionError) as exc:
             if exc.expression is None:
                 exc.expression = self.text
             raise

@@ -241,7 +241,7 @@ class Checker:
         site = CallSite(node.name, [self.check(arg) for arg in node.args], node.offset, self.scope, self.fit)
         result = spec.check(site)
         returns, impl = (result.returns, result.impl) if isinstance(result, Checked) else (result, spec.impl)
-        return TCall(returns, node.offset, node.name, impl, spec.takes_context, tuple(site.args))
+        return TCall(returns, node.offset, node.name, impl, spec.takes_context, tuple(site.args), spec.host)
 
 
 def _orderable(left: Type, right: Type, op: str, offset: int) -> None:

@@ -2,7 +2,8 @@
 
 Each node becomes one small function that calls its children's functions, so evaluating an
 expression does no parsing and no type dispatch: those decisions were made when the workflow
-loaded. The only failures at run time are `ExpressionRuntimeError`s (see `values.py`).
+loaded. The failures at run time are `ExpressionRuntimeError`s (see `values.py`), and a
+`FunctionError` from a function the embedding application registered (see `host.py`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from engine.errors import QaflowError
 from engine.expressions import timemath, values
+from engine.expressions.host import host_call
 from engine.expressions.typed import (
     TArith,
     TBoolOp,
@@ -270,6 +272,8 @@ def _container(node: Typed) -> Run:
 def _call(node: TCall) -> Run:
     args = tuple(compile_node(arg) for arg in node.args)
     impl, name, takes_context = node.impl, node.name, node.takes_context
+    if node.host:
+        return host_call(name, impl, takes_context, args, node.type)
 
     def call(ctx: EvalContext) -> Any:
         arguments = [arg(ctx) for arg in args]
@@ -278,7 +282,7 @@ def _call(node: TCall) -> Run:
         except QaflowError:
             raise
         except Exception as exc:
-            # Registered functions are extension points: whatever they raise fails the event.
+            # a built-in that failed on a value (a date out of range): the expression failed
             raise ExpressionRuntimeError(f"{name}() failed: {exc}") from exc
 
     return call

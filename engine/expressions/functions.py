@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from engine.expressions import timemath
-from engine.expressions.scope import CallSite, Checked, FunctionRegistry, Signature
+from engine.expressions.scope import CallSite, Checked, FunctionRegistry, Signature, register_builtin
 from engine.expressions.typed import TConst
 from engine.expressions.typerules import can_equal, is_enumerated, is_stringy, is_wild
 from engine.expressions.types import (
@@ -42,23 +42,23 @@ __all__ = ["CallSite", "Checked", "FunctionRegistry", "Signature", "default_func
 def default_functions() -> FunctionRegistry:
     """A new registry holding the built-in functions; register more on it freely."""
     registry = FunctionRegistry()
-    registry.register("len", _check_len, _len)
-    registry.register("today", Signature((), DATE), _today, takes_context=True)
-    registry.register("now", Signature((), DATETIME), lambda ctx: ctx.now, takes_context=True)
-    registry.register("days_since", _check_moment(INTEGER), _days_since, takes_context=True)
-    registry.register("working_days_since", _check_moment(INTEGER), _working_days_since, takes_context=True)
-    registry.register("working_days_until", _check_moment(INTEGER), _working_days_until, takes_context=True)
-    registry.register("add_working_days", _check_add_working_days, _add_working_days, takes_context=True)
-    registry.register("worse_than", _check_rank_pair(worse=True), _unspecialised)
-    registry.register("better_than", _check_rank_pair(worse=False), _unspecialised)
-    registry.register("worst", _check_worst, _unspecialised)
-    registry.register("any_worse_than", _check_any_worse_than, _unspecialised)
-    registry.register("all_have", _check_all_have, _unspecialised)
-    registry.register("count", _check_count, _unspecialised)
-    registry.register("entered_at", _check_state_function(DATETIME), _entered_at, takes_context=True)
-    registry.register("times_entered", _check_state_function(INTEGER), _times_entered, takes_context=True)
-    registry.register("count_children", _check_count_children, _count_children, takes_context=True)
-    registry.register("all_children_final", _check_workflow_function, _all_children_final, takes_context=True)
+    register_builtin(registry, "len", _check_len, _len)
+    register_builtin(registry, "today", Signature((), DATE), _today, takes_context=True)
+    register_builtin(registry, "now", Signature((), DATETIME), lambda ctx: ctx.now, takes_context=True)
+    register_builtin(registry, "days_since", _check_moment(INTEGER), _days_since, takes_context=True)
+    register_builtin(registry, "working_days_since", _check_moment(INTEGER), _working_days_since, takes_context=True)
+    register_builtin(registry, "working_days_until", _check_moment(INTEGER), _working_days_until, takes_context=True)
+    register_builtin(registry, "add_working_days", _check_add_working_days, _add_working_days, takes_context=True)
+    register_builtin(registry, "worse_than", _check_rank_pair(worse=True), _unspecialised)
+    register_builtin(registry, "better_than", _check_rank_pair(worse=False), _unspecialised)
+    register_builtin(registry, "worst", _check_worst, _unspecialised)
+    register_builtin(registry, "any_worse_than", _check_any_worse_than, _unspecialised)
+    register_builtin(registry, "all_have", _check_all_have, _unspecialised)
+    register_builtin(registry, "count", _check_count, _unspecialised)
+    register_builtin(registry, "entered_at", _check_state_function(DATETIME), _entered_at, takes_context=True)
+    register_builtin(registry, "times_entered", _check_state_function(INTEGER), _times_entered, takes_context=True)
+    register_builtin(registry, "count_children", _check_count_children, _count_children, takes_context=True)
+    register_builtin(registry, "all_children_final", _check_workflow_function, _all_children_final, takes_context=True)
     return registry
 
 

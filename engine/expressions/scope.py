@@ -6,7 +6,8 @@ deadlines, functions); the checker types every expression against it.
 The function registry holds the only things an expression can call.
 A function has a name, a signature checker (run when the workflow loads, on the argument
 types) and an implementation (run when the expression runs). Embedding code registers its
-own with plain parameter types:
+own with plain parameter types; what such a function raises or returns against its return
+type becomes a `FunctionError` (engine.expressions.host):
 
     registry = default_functions()
     registry.register("is_looked_after", Signature((STRING,), BOOLEAN), is_looked_after)
@@ -53,6 +54,7 @@ class FunctionSpec:
     check: SignatureChecker
     impl: Callable[..., Any]
     takes_context: bool  # the implementation's first argument is the EvalContext
+    host: bool = True  # registered by the embedding application: what it raises and returns is checked (expressions.host)
 
 
 class CallSite:
@@ -139,19 +141,32 @@ class FunctionRegistry:
             name: how expressions call it; a plain identifier not starting with `_`.
             signature: parameter and return types, or a checker called with the `CallSite`.
             impl: called with the argument values (after the EvalContext if `takes_context`).
-                It receives None for unset values; whatever it raises makes the expression
-                fail with `ExpressionRuntimeError`.
+                It receives None for unset values and may return None. Whatever it raises,
+                and a value its return type does not allow, is a `FunctionError` naming it
+                (not a refusal): the event fails and nothing changes.
             replace: allow replacing a function already registered under `name`.
 
         Raises:
             ValueError: for a bad or duplicate name (a programming error, not a workflow's).
         """
+        self._add(name, signature, impl, takes_context=takes_context, replace=replace, host=True)
+
+    def _add(
+        self,
+        name: str,
+        signature: Signature | SignatureChecker,
+        impl: Callable[..., Any],
+        *,
+        takes_context: bool,
+        replace: bool,
+        host: bool,
+    ) -> None:
         if not name.isidentifier() or keyword.iskeyword(name) or name.startswith("_") or not name.isascii():
             raise ValueError(f"{name!r} cannot be a function name: use a plain identifier not starting with '_'")
         if name in self._specs and not replace:
             raise ValueError(f"function {name!r} is already registered (pass replace=True to replace it)")
         check = check_signature(signature) if isinstance(signature, Signature) else signature
-        self._specs[name] = FunctionSpec(name, check, impl, takes_context)
+        self._specs[name] = FunctionSpec(name, check, impl, takes_context, host)
 
     def get(self, name: str) -> FunctionSpec | None:
         return self._specs.get(name)
@@ -168,6 +183,19 @@ class FunctionRegistry:
 
     def __contains__(self, name: object) -> bool:
         return name in self._specs
+
+
+def register_builtin(
+    registry: FunctionRegistry,
+    name: str,
+    signature: Signature | SignatureChecker,
+    impl: Callable[..., Any],
+    *,
+    takes_context: bool = False,
+) -> None:
+    """Add one of qaflow's own functions (`default_functions`): typed by its checker and
+    trusted, so its calls are compiled without the checks a registered function gets."""
+    registry._add(name, signature, impl, takes_context=takes_context, replace=False, host=False)
 
 
 @dataclass(frozen=True)

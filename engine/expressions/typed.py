@@ -110,6 +110,7 @@ class TCall(Typed):
     impl: Callable[..., Any]
     takes_context: bool
     args: tuple[Typed, ...]
+    host: bool = False  # a function the embedding application registered (engine.expressions.host)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@ DECIMALS = decimal.Context(prec=28, traps=[decimal.InvalidOperation, decimal.Div
 
 class ExpressionRuntimeError(QaflowError):
     """A compiled expression could not produce a value (division by zero, a date out of range,
-    a registered function that failed). The runtime treats it as the event failing.
+    a built-in function given a value it can't use). The runtime refuses the event with the
+    reason `expression_failed`; a registered function's failure is a `FunctionError` instead.
 
     `expression` is the expression's text, filled in by `CompiledExpression.evaluate`.
     """

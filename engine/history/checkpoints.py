@@ -55,15 +55,16 @@ def check_checkpoint(hasher: ChainHasher, checkpoint: Mapping[str, Any]) -> list
         CheckpointError: not a format-1 checkpoint, made with another algorithm, or altered.
     """
     if not isinstance(checkpoint, Mapping) or checkpoint.get("format") != FORMAT or not isinstance(checkpoint.get("instances"), list):
-        raise CheckpointError("this is not a qaflow checkpoint (format 1)")
+        raise CheckpointError("this is not a qaflow checkpoint (format 1)", problem="not_a_checkpoint")
     if checkpoint.get("algorithm") != hasher.algorithm:
         raise CheckpointError(
             f"the checkpoint was made with {checkpoint.get('algorithm')}, but this run uses {hasher.algorithm}: "
-            "set QAFLOW_HISTORY_KEY as it was when the checkpoint was written"
+            "set QAFLOW_HISTORY_KEY as it was when the checkpoint was written",
+            problem="other_algorithm",
         )
     body = {key: value for key, value in checkpoint.items() if key != "digest"}
     if checkpoint.get("digest") != hasher.digest(dumps(body)):
-        raise CheckpointError("the checkpoint's digest does not match its content: the file was altered")
+        raise CheckpointError("the checkpoint's digest does not match its content: the file was altered", problem="altered")
     entries: list[Mapping[str, Any]] = checkpoint["instances"]
     return entries
 

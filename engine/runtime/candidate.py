@@ -204,7 +204,7 @@ def checks_hold(j: Judging) -> Sequence[Reason]:
     for check in checks:
         try:
             passed = check.expression.evaluate(ctx)
-        except ExpressionRuntimeError as exc:
+        except ExpressionRuntimeError as exc:  # a FunctionError is the host failing, not a reason: it propagates
             reasons.append(Reason("expression_failed", f"a check could not be evaluated: {exc}", check=check.position))
             continue
         if not passed:

@@ -43,7 +43,11 @@ class Definitions:
             stored = uow.definitions.get(workflow.id, workflow.version)
             if stored is not None and stored.hash != compiled.hash:
                 raise VersionConflictError(
-                    f"{workflow.id} version {workflow.version} is already deployed with another definition; bump `version`"
+                    f"{workflow.id} version {workflow.version} is already deployed with another definition; bump `version`",
+                    workflow=workflow.id,
+                    version=workflow.version,
+                    deployed_hash=stored.hash,
+                    offered_hash=compiled.hash,
                 )
             if stored is None:
                 stored = DefinitionRecord(
@@ -72,10 +76,14 @@ class Definitions:
             return found
         stored = uow.definitions.get(workflow, version)
         if stored is None or stored.hash != hash_:
-            raise DefinitionError(f"the definition of {workflow} version {version} ({hash_[:12]}) is not in the store")
+            raise DefinitionError(
+                f"the definition of {workflow} version {version} ({hash_[:12]}) is not in the store", workflow=workflow, version=version
+            )
         compiled = compile_workflow(load_workflow_text(stored.path, stored.source, self.parts.functions, expected_id=workflow))
         if compiled.hash != hash_:
-            raise DefinitionError(f"the stored source of {workflow} version {version} no longer gives hash {hash_[:12]}")
+            raise DefinitionError(
+                f"the stored source of {workflow} version {version} no longer gives hash {hash_[:12]}", workflow=workflow, version=version
+            )
         return self._remember(compiled)
 
     def _remember(self, compiled: CompiledWorkflow) -> Compiled:

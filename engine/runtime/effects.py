@@ -60,7 +60,7 @@ def run_effects(
                 records.append(_notification(cw, effect, work, ctx))
             else:
                 records.append(PendingEffect(effect.kind, effect.loc))
-        except (ExpressionRuntimeError, ValidationError, CanonicalError) as exc:
+        except (ExpressionRuntimeError, ValidationError, CanonicalError) as exc:  # not FunctionError: the host failed
             text = validation_message(exc) if isinstance(exc, ValidationError) else str(exc)
             where = ".".join(map(str, effect.loc))
             raise TransitionRefusedError.of_event(

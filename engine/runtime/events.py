@@ -58,16 +58,21 @@ class Events:
         now = parts.clock.now()
         try:
             actor = normal_actor(actor)
-            check_name("a workflow id", workflow_id)
+            check_name("workflow_id", workflow_id)
             if version is not None and (type(version) is bool or not isinstance(version, int)):
                 raise InvalidRequestError(
-                    f"a workflow version is a whole number (an int), got {type(version).__name__} {shortened(version)}"
+                    f"a workflow version is a whole number (an int), got {type(version).__name__} {shortened(version)}",
+                    argument="version",
                 )
             check_call(START, idempotency_key)
             with parts.store.unit_of_work() as uow:
                 definition = uow.definitions.get(workflow_id, version) if version is not None else uow.definitions.latest(workflow_id)
                 if definition is None:
-                    raise NotFoundError(f"workflow '{workflow_id}'{f' version {version}' if version else ''} is not deployed")
+                    raise NotFoundError(
+                        f"workflow '{workflow_id}'{f' version {version}' if version else ''} is not deployed",
+                        kind="workflow",
+                        name=workflow_id,
+                    )
                 cw, calendar = self.definitions.compiled_for(uow, definition.workflow, definition.version, definition.hash)
                 scope, request_hash = f"start:{workflow_id}", ""
                 if idempotency_key is not None:
@@ -111,19 +116,25 @@ class Events:
                 or idempotency_key is not None
                 or lock_version is not None
             ):
-                check_name("an instance id", instance_id)  # inline above: every event
+                check_name("instance_id", instance_id)  # inline above: every event
                 check_call(trigger, idempotency_key, lock_version)
             with parts.store.unit_of_work() as uow:
                 record = uow.instances.lock(instance_id)
                 if record is None:
-                    raise NotFoundError(f"there is no instance '{instance_id}'")
+                    raise NotFoundError(f"there is no instance '{instance_id}'", kind="instance", name=instance_id)
                 if idempotency_key is not None:  # DESIGN §4.6: the first result for the same request
                     scope, request_hash = f"fire:{record.id}", _request_hash(trigger, actor, data, assign, comment)
                     kept = _kept(uow, scope, idempotency_key, request_hash)
                     if kept is not None:
                         return fire_result_from_stored(kept.result)
                 if lock_version is not None and lock_version != record.lock_version:
-                    raise ConflictError(f"instance '{instance_id}' is at lock_version {record.lock_version}, not {lock_version}")
+                    raise ConflictError(
+                        f"instance '{instance_id}' is at lock_version {record.lock_version}, not {lock_version}",
+                        retryable=False,  # the caller read an older state: sending the same again can't help
+                        instance_id=record.id,
+                        expected_lock_version=lock_version,
+                        actual_lock_version=record.lock_version,
+                    )
                 found = self.definitions.by_hash.get(record.definition_hash)
                 cw, calendar = found or self.definitions.compiled_for(uow, record.workflow, record.version, record.definition_hash)
                 step = evaluate_fire(
@@ -152,7 +163,7 @@ class Events:
     ) -> Explanation:
         """See `Engine.explain`."""
         actor = normal_actor(actor)
-        check_name("an instance id", instance_id)
+        check_name("instance_id", instance_id)
         check_call(trigger, None)
         now = self.parts.clock.now()
         with self.parts.store.unit_of_work(read_only=True) as uow:
@@ -193,7 +204,7 @@ class Events:
     def available(self, instance_id: str, actor: Actor) -> list[AvailableTrigger]:
         """See `Engine.available`."""
         actor = normal_actor(actor)
-        check_name("an instance id", instance_id)
+        check_name("instance_id", instance_id)
         is_system = isinstance(actor, SystemActor)
         if not is_system and "system" in actor.roles:
             return []
@@ -246,21 +257,22 @@ def normal_actor(actor: Actor) -> Actor:
 
 def _checked_actor(actor: object) -> Actor:
     if not isinstance(actor, Actor):
-        raise InvalidActorError(f"an actor is an engine.Actor, got {type(actor).__name__} {shortened(actor)}")
+        raise InvalidActorError(f"an actor is an engine.Actor, got {type(actor).__name__} {shortened(actor)}", actor_id=None)
     ident, roles = actor.id, actor.roles
     if not isinstance(ident, str):
-        raise InvalidActorError(f"an actor id is text, got {type(ident).__name__}")
+        raise InvalidActorError(f"an actor id is text, got {type(ident).__name__}", actor_id=None)
     if not ident.strip() or ident != ident.strip() or not ident.isprintable():
-        raise InvalidActorError(f"an actor id must be printable text without surrounding spaces, got {shortened(ident)}")
+        raise InvalidActorError(f"an actor id must be printable text without surrounding spaces, got {shortened(ident)}", actor_id=ident)
     if not isinstance(roles, AbstractSet):
         hint = " (a plain string is not read as role names)" if isinstance(roles, str) else ""
         raise InvalidActorError(
-            f"an actor's roles are a set of role names, such as frozenset({{'qa_lead'}}); got {type(roles).__name__}{hint}"
+            f"an actor's roles are a set of role names, such as frozenset({{'qa_lead'}}); got {type(roles).__name__}{hint}",
+            actor_id=ident,
         )
     names = []
     for role in roles:
         if not isinstance(role, str):
-            raise InvalidActorError(f"an actor's roles are role names (text); got {type(role).__name__} {shortened(role)}")
+            raise InvalidActorError(f"an actor's roles are role names (text); got {type(role).__name__} {shortened(role)}", actor_id=ident)
         names.append(str.__str__(role))  # a str subclass (a StrEnum) as the plain text it stands for
     return dataclasses.replace(actor, id=ident if ident.isascii() else nfc(ident), roles=frozenset(names))
 
@@ -268,22 +280,27 @@ def _checked_actor(actor: object) -> Actor:
 def check_call(trigger: object, idempotency_key: object, lock_version: object = None) -> None:
     """Refuse a trigger, idempotency key or `lock_version` of the wrong type (`InvalidRequestError`)."""
     if type(trigger) is not str or not trigger:
-        raise InvalidRequestError(f"a trigger is the name of an event (non-empty text), got {type(trigger).__name__} {shortened(trigger)}")
+        raise InvalidRequestError(
+            f"a trigger is the name of an event (non-empty text), got {type(trigger).__name__} {shortened(trigger)}", argument="trigger"
+        )
     if idempotency_key is not None:
         if type(idempotency_key) is not str:
-            raise InvalidRequestError(f"an idempotency key is text, got {type(idempotency_key).__name__}")
+            raise InvalidRequestError(f"an idempotency key is text, got {type(idempotency_key).__name__}", argument="idempotency_key")
         if not idempotency_key or len(idempotency_key) > MAX_KEY or not idempotency_key.isprintable():
             raise InvalidRequestError(
-                f"an idempotency key is 1 to {MAX_KEY} printable characters, got {len(idempotency_key)}: {shortened(idempotency_key)}"
+                f"an idempotency key is 1 to {MAX_KEY} printable characters, got {len(idempotency_key)}: {shortened(idempotency_key)}",
+                argument="idempotency_key",
             )
     if lock_version is not None and (type(lock_version) is bool or not isinstance(lock_version, int)):
-        raise InvalidRequestError(f"lock_version is a whole number (an int), got {type(lock_version).__name__} {shortened(lock_version)}")
+        raise InvalidRequestError(
+            f"lock_version is a whole number (an int), got {type(lock_version).__name__} {shortened(lock_version)}", argument="lock_version"
+        )
 
 
-def check_name(what: str, value: object) -> None:
+def check_name(argument: str, value: object) -> None:
     """Refuse an instance or workflow id that is not text (`InvalidRequestError`)."""
     if type(value) is not str:
-        raise InvalidRequestError(f"{what} is text, got {type(value).__name__} {shortened(value)}")
+        raise InvalidRequestError(f"{argument} is text, got {type(value).__name__} {shortened(value)}", argument=argument)
 
 
 _SHORT = reprlib.Repr()
@@ -334,7 +351,7 @@ def _logged(text: str, limit: int = 200) -> str:
 def _kept(uow: UnitOfWork, scope: str, key: str, request_hash: str) -> IdempotencyRecord | None:
     kept = uow.idempotency.get(scope, key)
     if kept is not None and kept.request_hash != request_hash:
-        raise ConflictError(f"idempotency key {key!r} was already used with a different request")
+        raise ConflictError(f"idempotency key {key!r} was already used with a different request", retryable=False, idempotency_key=key)
     return kept
 
 

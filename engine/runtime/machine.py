@@ -1,7 +1,7 @@
 """A loaded `Workflow` compiled for running: candidates per (trigger, state), and its Machine.
 
-This module is the only one that imports `transitions` (DESIGN §4.1). Per (workflow,
-version, definition hash) it builds, once per process, one flat `transitions.Machine`:
+This module is the only one that imports `transitions` (DESIGN §4.1). Per loaded workflow
+(each engine compiles its own, DESIGN §4.10) it builds one flat `transitions.Machine`:
 `auto_transitions=False` (no `to_<state>` shortcuts around the YAML graph),
 `send_event=True`, `queued=False` (the machine is shared by every instance of the version,
 and cascades are our runtime's job), callables only, and no model: each event runs with
@@ -23,7 +23,6 @@ transition per state it could return to.
 from __future__ import annotations
 
 import dataclasses
-import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
@@ -393,17 +392,12 @@ def _conflicts(groups: list[list[str]]) -> dict[str, tuple[str, ...]]:
     return {role: tuple(sorted(others)) for role, others in pairs.items() if others}
 
 
-_CACHE: dict[tuple[str, int, str], CompiledWorkflow] = {}
-_CACHE_LOCK = threading.Lock()
-
-
 def compile_workflow(workflow: Workflow) -> CompiledWorkflow:
-    """The compiled form of a workflow version, built once per process per (id, version, hash)."""
-    key = (workflow.id, workflow.version, workflow.hash)
-    compiled = _CACHE.get(key)
-    if compiled is None:
-        with _CACHE_LOCK:
-            compiled = _CACHE.get(key)
-            if compiled is None:
-                compiled = _CACHE[key] = CompiledWorkflow(workflow)
-    return compiled
+    """The compiled form of a loaded workflow.
+
+    Not cached here: the guards are bound to the functions of the registry the workflow was
+    loaded with, which the definition's hash does not capture, so a cache keyed by the hash
+    would hand one engine's guards to another. Each engine keeps what it compiled
+    (engine.runtime.definitions), and compiling is a few milliseconds next to loading.
+    """
+    return CompiledWorkflow(workflow)

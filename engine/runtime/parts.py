@@ -40,5 +40,5 @@ def instance_or_error(uow: UnitOfWork, instance_id: str) -> InstanceRecord:
     """The instance, or NotFoundError naming it."""
     record = uow.instances.get(instance_id)
     if record is None:
-        raise NotFoundError(f"there is no instance '{instance_id}'")
+        raise NotFoundError(f"there is no instance '{instance_id}'", kind="instance", name=instance_id)
     return record

@@ -123,7 +123,7 @@ def check_reader(reader: object) -> None:
     if reader is None or (type(reader) is str and reader.isprintable() and reader.strip() == reader and reader):
         return
     shown = repr(reader[:40]) if isinstance(reader, str) else type(reader).__name__
-    raise InvalidRequestError(f"a reader is a person's id (printable text without surrounding spaces), got {shown}")
+    raise InvalidRequestError(f"a reader is a person's id (printable text without surrounding spaces), got {shown}", argument="reader")
 
 
 def as_text(value: Any) -> str:

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from engine.errors import ConflictError, NotFoundError, QaflowError, Reason, TransitionRefusedError
+from engine.errors import ConflictError, FunctionError, NotFoundError, QaflowError, Reason, TransitionRefusedError
 from engine.results import Actor, InstanceView
 from engine.runtime.context import ComputedValues, EventContext, WorkingData, no_entries
 from engine.runtime.machine import CompiledWorkflow
@@ -46,7 +46,10 @@ def security_event(
     exc: QaflowError, actor: Actor, instance_id: str | None, workflow: str | None, trigger: str, now: dt.datetime
 ) -> SecurityEvent | None:
     """The security-log entry for a rejected attempt, or None for errors that are not one
-    (a broken stored definition is an operator's problem, not an attempt to refuse)."""
+    (a broken stored definition is an operator's problem, not an attempt to refuse; a
+    `FunctionError` is the embedding application's function failing, not the person's attempt)."""
+    if isinstance(exc, FunctionError):
+        return None
     if isinstance(exc, TransitionRefusedError):
         kind, reasons = "refused", tuple(map(stored_reason, exc.all_reasons))
         workflow = exc.workflow or workflow

@@ -153,7 +153,7 @@ class MemoryDefinitions(_Repository):
         table = self._store.definitions
         key = (record.workflow, record.version)
         if key in table:
-            raise ConflictError(f"workflow {record.workflow} version {record.version} is already deployed")
+            raise ConflictError(f"workflow {record.workflow} version {record.version} is already deployed", retryable=True)
         table[key] = record
         self._undo.append((dict.pop, table, key))
 
@@ -170,7 +170,7 @@ class MemoryInstances(_Repository):
     def add(self, record: InstanceRecord) -> None:
         table = self._store.instances
         if record.id in table:
-            raise ConflictError(f"instance {record.id} already exists")
+            raise ConflictError(f"instance {record.id} already exists", retryable=True, instance_id=record.id)
         table[record.id] = record
         self._undo.append((dict.pop, table, record.id))
 
@@ -178,7 +178,13 @@ class MemoryInstances(_Repository):
         table = self._store.instances
         old = table.get(record.id)
         if old is None or old.lock_version != expected_lock_version:
-            raise ConflictError(f"instance {record.id} has changed since it was read; try again")
+            raise ConflictError(
+                f"instance {record.id} has changed since it was read; try again",
+                retryable=True,
+                instance_id=record.id,
+                expected_lock_version=expected_lock_version,
+                actual_lock_version=None if old is None else old.lock_version,
+            )
         table[record.id] = record
         self._undo.append((dict.__setitem__, table, record.id, old))
 
@@ -218,7 +224,7 @@ class MemoryHistory(_Repository):
     def append(self, row: HistoryRow, payload: bytes) -> None:
         rows = self._store.history.setdefault(row.instance_id, [])
         if rows and rows[-1].seq >= row.seq:
-            raise ConflictError(f"history row {row.seq} of {row.instance_id} already exists")
+            raise ConflictError(f"history row {row.seq} of {row.instance_id} already exists", retryable=True, instance_id=row.instance_id)
         payloads = self._store.payloads.setdefault(row.instance_id, {})
         rows.append(row)
         payloads[row.seq] = payload
@@ -241,7 +247,7 @@ class MemoryIdempotency(_Repository):
         table = self._store.idempotency
         key = (record.scope, record.key)
         if key in table:
-            raise ConflictError(f"idempotency key {record.key!r} is already used")
+            raise ConflictError(f"idempotency key {record.key!r} is already used", retryable=True, idempotency_key=record.key)
         table[key] = record
         self._undo.append((dict.pop, table, key))
 

@@ -76,7 +76,7 @@ def find_workflow(name: str, settings: Settings) -> Workflow:
     if path.suffix not in (".yaml", ".yml"):
         return settings.workflow_file(name)
     if not path.is_file():
-        raise NotFoundError(f"no workflow '{name}': {path} does not exist")
+        raise NotFoundError(f"no workflow '{name}': {path} does not exist", kind="workflow", name=name)
     return load_workflow(path)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from engine.errors import ExpressionError
+from engine.errors import ExpressionError, FunctionError
 from engine.expressions import (
     CompiledExpression,
     ExpressionRuntimeError,
@@ -556,9 +556,10 @@ def test_registered_functions() -> None:
     assert run("actor_name()", scope=scope) == "ana"
     assert error("is_high_risk('hihg')", scope).code == "not_in_scale"
     assert error("is_high_risk(1, 2)", scope).code == "wrong_arguments"
-    with pytest.raises(ExpressionRuntimeError, match=r"boom\(\) failed") as caught:
+    with pytest.raises(FunctionError, match="'boom' failed: ZeroDivisionError") as caught:  # the host's failure, not the expression's
         run("boom() > 1", scope=scope)
     assert caught.value.expression == "boom() > 1"
+    assert caught.value.function == "boom" and isinstance(caught.value.__cause__, ZeroDivisionError)
     assert "is_high_risk" in registry.names()
     assert "is_high_risk" not in default_functions().names()
 

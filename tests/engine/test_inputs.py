@@ -128,6 +128,7 @@ def test_roles_given_as_a_string_are_refused_never_read_as_characters(engine: En
     shadow = Actor("trainee-4", "trainee_qa_lead_shadow")  # type: ignore[arg-type]
     exc = refused_before_judging(engine, InvalidActorError, lambda: engine.fire(instance, "sign_off", shadow), instance)
     assert "set of role names" in str(exc) and "plain string" in str(exc)
+    assert isinstance(exc, InvalidActorError) and exc.actor_id == "trainee-4"
     row = engine.refusals()[-1]
     assert (row.actor, row.roles, row.trigger, row.instance_id) == ("trainee-4", ("trainee_qa_lead_shadow",), "sign_off", instance)
     assert engine.show(instance).state == "open"
@@ -199,7 +200,7 @@ def test_a_trigger_that_is_not_a_name_is_an_invalid_request(memory_engine: Engin
     engine = memory_engine
     instance = opened(engine)
     exc = refused_before_judging(engine, InvalidRequestError, lambda: engine.fire(instance, trigger, QA_LEAD), instance)
-    assert "trigger" in str(exc) and exc.code == "invalid_request"  # type: ignore[attr-defined]
+    assert isinstance(exc, InvalidRequestError) and (exc.code, exc.argument) == ("invalid_request", "trigger")
     refused_before_judging(engine, InvalidRequestError, lambda: engine.explain(instance, trigger, QA_LEAD), instance, logged=False)
 
 
@@ -210,7 +211,7 @@ def test_a_lock_version_that_is_not_an_int_is_an_invalid_request_not_a_conflict(
     exc = refused_before_judging(
         engine, InvalidRequestError, lambda: engine.fire(instance, "sign_off", QA_LEAD, lock_version=lock_version), instance
     )
-    assert "lock_version is a whole number" in str(exc)
+    assert "lock_version is a whole number" in str(exc) and isinstance(exc, InvalidRequestError) and exc.argument == "lock_version"
     with pytest.raises(ConflictError):
         engine.fire(instance, "sign_off", QA_LEAD, lock_version=at + 1)
     assert engine.fire(instance, "sign_off", QA_LEAD, lock_version=at).state == "done"
