@@ -2,7 +2,9 @@
 
 Every command parses its arguments, calls one library function and renders the result.
 A `QaflowError` becomes one line on stderr and its documented exit code (DESIGN §6):
-0 done; 1 refused or invalid; 2 usage; 3 not found; 4 conflict. `--debug` re-raises it.
+0 done; 1 refused or invalid (a workflow with errors, a broken chain, a registered
+function that failed, a database error); 2 usage (a malformed argument, an actor or request
+argument the engine refuses); 3 not found; 4 conflict. `--debug` re-raises it.
 Anything else is a bug and keeps its traceback.
 
 The group is lazy (QUALITY.md P8): `COMMANDS` names each command's module and short help, so
