@@ -23,6 +23,7 @@ from engine import (
     MemoryStore,
     Signature,
     TransitionRefusedError,
+    WorkflowValidationError,
     default_functions,
     load_workflow_text,
 )
@@ -116,3 +117,16 @@ def test_each_engine_runs_its_own_function_on_one_store(
     with pytest.raises(TransitionRefusedError, match="Only a looked-after child's case"):
         south.fire(instance, "close", CLERK)
     assert north.fire(instance, "close", CLERK).to_state == "done"
+
+
+def test_a_registered_function_runs_in_a_check_through_the_public_api_only() -> None:
+    registry = council("LA-")
+    with pytest.raises(WorkflowValidationError):  # unknown without the registry
+        load_workflow_text("looked_after_check.yaml", WORKFLOW)
+    engine = Engine(MemoryStore(), clock=FixedClock(NOW), functions=registry)
+    engine.deploy(load_workflow_text("looked_after_check.yaml", WORKFLOW, registry))
+    looked_after = engine.start("looked_after_check", CLERK, {"child_ref": "LA-1"})
+    other = engine.start("looked_after_check", CLERK, {"child_ref": "CF-2"})
+    assert engine.fire(looked_after.id, "close", CLERK).to_state == "done"
+    with pytest.raises(TransitionRefusedError, match="Only a looked-after child's case"):
+        engine.fire(other.id, "close", CLERK)
