@@ -3,8 +3,9 @@
 Every command parses its arguments, calls one library function and renders the result.
 A `QaflowError` becomes one line on stderr and its documented exit code (DESIGN §6):
 0 done; 1 refused or invalid (a workflow with errors, a broken chain, a registered
-function that failed, a database error); 2 usage (a malformed argument, an actor or request
-argument the engine refuses); 3 not found; 4 conflict. `--debug` re-raises it.
+function that failed, a request the database refused); 2 usage (a malformed argument, an
+actor or request argument the engine refuses); 3 not found; 4 conflict; 5 the database can't
+be used (unreachable, corrupt, missing, a schema from another version). `--debug` re-raises it.
 Anything else is a bug and keeps its traceback.
 
 The group is lazy (QUALITY.md P8): `COMMANDS` names each command's module and short help, so
@@ -164,7 +165,7 @@ def one_line(text: str) -> str:
 
 
 def exit_code(exc: QaflowError) -> int:
-    from engine import ConflictError, InvalidActorError, InvalidRequestError, NotFoundError
+    from engine import ConflictError, InvalidActorError, InvalidRequestError, NotFoundError, StorageError
     from qaflow.errors import UsageError
 
     if isinstance(exc, (UsageError, InvalidActorError, InvalidRequestError)):
@@ -173,6 +174,8 @@ def exit_code(exc: QaflowError) -> int:
         return 3
     if isinstance(exc, ConflictError):
         return 4
+    if isinstance(exc, StorageError) and exc.unusable:
+        return 5  # the database can't be used: unreachable, corrupt, missing, another schema
     return 1
 
 
