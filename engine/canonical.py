@@ -72,8 +72,19 @@ class CanonicalError(QaflowError, ValueError):
 
 
 def nfc(text: str) -> str:
-    """The NFC form of a string; ASCII text (almost all of it) is returned as is, cheaply."""
-    return text if text.isascii() else unicodedata.normalize("NFC", text)
+    """The NFC form of a string; ASCII text (almost all of it) is returned as is, cheaply.
+
+    Raises:
+        CanonicalError: the text holds a lone surrogate (what Python makes of bytes that are
+            not UTF-8), which has no UTF-8 form and so could be neither hashed nor stored.
+    """
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise CanonicalError(f"the text is not valid Unicode (character {exc.start + 1} is a lone surrogate)") from exc
+    return unicodedata.normalize("NFC", text)
 
 
 def format_time(moment: dt.datetime) -> str:

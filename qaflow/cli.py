@@ -109,6 +109,11 @@ class QaflowGroup(click.Group):
         """Click's main, but a usage error is one line too (`Error: ...`, exit 2), not a usage page."""
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        given = list(args) if args is not None else sys.argv[1:]
+        for position, arg in enumerate(given, start=1):
+            if not_utf8(arg):
+                click.echo(f"Error: argument {position} is not UTF-8 text; give every argument as UTF-8", err=True)
+                sys.exit(2)
         try:
             result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.exceptions.Exit as done:
@@ -158,6 +163,12 @@ def _command_module(name: str) -> ModuleType:
 
         return reads
     raise LookupError(f"no command module {name!r}")  # pragma: no cover - the table names these three
+
+
+def not_utf8(arg: str) -> bool:
+    """Whether a command-line argument came from bytes that are not UTF-8: Python keeps such
+    bytes as lone surrogates (`surrogateescape`), which nothing can store or hash."""
+    return not arg.isascii() and any("\ud800" <= char <= "\udfff" for char in arg)
 
 
 def one_line(text: str) -> str:

@@ -96,7 +96,14 @@ def check_request(cw: CompiledWorkflow, data: Any, assign_in: Any, comment: Any,
         comment = None
     elif comment is not None and len(comment) > MAX_COMMENT:
         reasons.append(Reason("too_large", f"a comment may be at most {MAX_COMMENT} characters; this one has {len(comment)}"))
-    return CheckedRequest(writes, written, assign, nfc(comment) if comment else None, reasons)
+        comment = None
+    if comment:
+        try:
+            comment = nfc(comment)
+        except CanonicalError as exc:
+            reasons.append(Reason("bad_request", f"the comment: {exc}"))
+            comment = None
+    return CheckedRequest(writes, written, assign, comment or None, reasons)
 
 
 def _merge_map(validate: Callable[[Any], Any], value: Mapping[str, Any], current: Any) -> tuple[Any, Any]:
