@@ -117,7 +117,13 @@ def decimal_text(number: Decimal) -> str:
     """A finite Decimal as plain decimal text, never with an exponent (1E+2 -> '100')."""
     if not number.is_finite():
         raise CanonicalError(f"{number} is not a finite number")
+    exponent = number.as_tuple().exponent
+    if abs(number.adjusted()) > _MAX_WRITTEN_DIGITS or (isinstance(exponent, int) and -exponent > _MAX_WRITTEN_DIGITS):
+        raise CanonicalError(f"a number of about {max(abs(number.adjusted()), 1)} digits is too large to write out")
     return format(number, "f")
+
+
+_MAX_WRITTEN_DIGITS = 1000  # a bound on what any value can expand to, whatever made it
 
 
 def to_json_value(value: Any) -> Any:

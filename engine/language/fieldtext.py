@@ -22,6 +22,7 @@ from engine.language.workflow import Workflow
 from engine.language.yamlsource import read_yaml
 
 _INTEGER = re.compile(r"[-+]?[0-9]+")
+_MAX_INTEGER_TEXT = 40  # Python refuses int() of over 4,300 digits; we read far fewer
 
 
 def read_field_text(workflow: Workflow | None, name: str, text: str) -> Any:
@@ -34,8 +35,8 @@ def read_field_text(workflow: Workflow | None, name: str, text: str) -> Any:
 
 
 def read_typed_text(type_: T.Type | None, text: str) -> Any:
-    if type_ == T.INTEGER and _INTEGER.fullmatch(text):
-        return int(text)
+    if type_ == T.INTEGER and len(text) <= _MAX_INTEGER_TEXT and _INTEGER.fullmatch(text):
+        return int(text)  # a longer one stays text, which the field's validator refuses
     if type_ == T.NUMBER:
         try:
             return Decimal(text)

@@ -8,6 +8,7 @@ text, because event data arrives as text (`--set`, a YAML or JSON data file).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 from collections.abc import Callable, Mapping
@@ -90,16 +91,48 @@ def _duration(value: Any) -> Duration:
         raise PydanticCustomError("duration_type", "{message}", {"message": exc.message}) from exc
 
 
+# A number's size is bounded where it enters (DESIGN §4.10): `1e999999999` is a short text
+# but a billion digits once written out in the JSON form, which never uses an exponent.
+MAX_NUMBER_DIGITS = 40
+MAX_NUMBER_TEXT = 100
+_TOO_LARGE = 10**MAX_NUMBER_DIGITS  # compared, never written out: cheap for any int
+
+
 def _number(value: Any) -> Decimal:
     # bool is an int in Python; float is refused so no binary fraction ever enters the data.
-    if isinstance(value, Decimal) or (isinstance(value, int) and not isinstance(value, bool)):
-        return Decimal(value)
-    if isinstance(value, str):
-        try:
-            return Decimal(value)
-        except ArithmeticError:
-            pass
-    raise PydanticCustomError("number_type", "expected a number, got {value}", {"value": repr(value)})
+    number: Decimal | None = None
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) >= _TOO_LARGE:  # checked before any conversion to decimal text
+            raise PydanticCustomError("number_too_large", "a number may have at most {digits} digits", {"digits": MAX_NUMBER_DIGITS})
+        number = Decimal(value)
+    elif isinstance(value, str) and len(value) <= MAX_NUMBER_TEXT:
+        with contextlib.suppress(ArithmeticError):
+            number = Decimal(value)
+    if number is None:
+        raise PydanticCustomError("number_type", "expected a number, got {value}", {"value": repr(value)[:60]})
+    if not number.is_finite():
+        raise PydanticCustomError("number_type", "expected a finite number, got {value}", {"value": str(number)[:60]})
+    _, digits, exponent = number.as_tuple()
+    if not isinstance(exponent, int) or max(len(digits), len(digits) + exponent, -exponent) > MAX_NUMBER_DIGITS:
+        raise PydanticCustomError(
+            "number_too_large",
+            "a number may have at most {digits} digits, written out in full",
+            {"digits": MAX_NUMBER_DIGITS},
+        )
+    return number
+
+
+def _integer(value: Any) -> Any:
+    # Strictness stays StrictInt's; this only bounds the size, before any conversion to text
+    # (Python refuses to write out an int of over 4,300 digits, and the JSON form would).
+    if type(value) is int and abs(value) >= _TOO_LARGE:
+        raise PydanticCustomError("number_too_large", "a number may have at most {digits} digits", {"digits": MAX_NUMBER_DIGITS})
+    return value
+
+
+_INTEGER = Annotated[StrictInt, BeforeValidator(_integer)]
 
 
 # The annotations of the primitive types without a pattern or bounds: every such field
@@ -107,7 +140,7 @@ def _number(value: Any) -> Decimal:
 _PLAIN: dict[str, Any] = {
     "string": StrictStr,
     "text": StrictStr,
-    "integer": StrictInt,
+    "integer": _INTEGER,
     "number": Annotated[Decimal, BeforeValidator(_number)],
     "boolean": StrictBool,
     "date": Annotated[dt.date, BeforeValidator(_date)],
@@ -187,7 +220,7 @@ class FieldTypeBuilder:
         if name in ("integer", "number", "date") and spec.min is None and spec.max is None:
             return _PLAIN[name]
         if name == "integer":
-            return Annotated[StrictInt, Field(ge=spec.min, le=spec.max)]
+            return Annotated[_INTEGER, Field(ge=spec.min, le=spec.max)]
         if name == "number":
             return Annotated[Decimal, BeforeValidator(_number), Field(ge=spec.min, le=spec.max)]
         if name == "date":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,7 @@ def data_options(func: Any) -> Any:
 def event_data(workflow: Workflow | None, sets: tuple[str, ...], data_file: Path | None, clears: tuple[str, ...] = ()) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if data_file is not None:
+        _check_data_file(data_file)
         try:
             text = data_file.read_text(encoding="utf-8")
         except UnicodeDecodeError as exc:
@@ -79,3 +81,19 @@ def event_data(workflow: Workflow | None, sets: tuple[str, ...], data_file: Path
         data.update(doc.value)
     data.update(parse_sets(workflow, sets, clears))
     return data
+
+
+MAX_DATA_FILE_BYTES = 1_000_000  # an event's data; the history keeps at most this much per event
+
+
+def _check_data_file(path: Path) -> None:
+    """A regular file of bounded size, checked before it is opened: `/dev/zero` would be read
+    without end, and opening a FIFO waits for a writer that may never come."""
+    try:
+        found = path.stat()
+    except OSError as exc:
+        raise UsageError(f"can't read {path}: {exc.strerror or exc}") from exc
+    if not stat.S_ISREG(found.st_mode):
+        raise UsageError(f"{path} is not a regular file; --data-file reads a YAML or JSON file")
+    if found.st_size > MAX_DATA_FILE_BYTES:
+        raise UsageError(f"{path} is {found.st_size} bytes; a data file may be at most {MAX_DATA_FILE_BYTES}")

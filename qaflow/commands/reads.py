@@ -125,9 +125,14 @@ def verify(settings: Settings, instance: str | None, checkpoint_file: Path | Non
             saved = json.loads(against_file.read_text(encoding="utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise UsageError(f"{against_file} is not a qaflow checkpoint: {exc}") from exc
+        except OSError as exc:
+            raise UsageError(f"can't read the checkpoint {against_file}: {exc.strerror or exc}") from exc
         findings = engine.verify_against(saved)
     if checkpoint_file is not None:
-        checkpoint_file.write_text(json.dumps(engine.checkpoint(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        try:
+            checkpoint_file.write_text(json.dumps(engine.checkpoint(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"can't write the checkpoint to {checkpoint_file}: {exc.strerror or exc}") from exc
     if as_json:
         echo_json(verify_json(report, findings))
     else:
