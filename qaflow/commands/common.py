@@ -83,7 +83,7 @@ def event_data(workflow: Workflow | None, sets: tuple[str, ...], data_file: Path
     return data
 
 
-MAX_DATA_FILE_BYTES = 1_000_000  # an event's data; the history keeps at most this much per event
+MAX_DATA_FILE_BYTES = 10_000_000  # bounded before reading; the engine then keeps at most 1 MB of an event (its payload limit)
 
 
 def _check_data_file(path: Path) -> None:
