@@ -10,37 +10,11 @@ import pytest
 
 from engine.errors import ConflictError, NotFoundError, StorageError
 from engine.language.loader import load_workflow_text
-from engine.results import Actor
 from engine.runtime.engine import Engine
 from engine.time.clock import FixedClock
 from storage import SqlStore, create_database_engine, open_store
+from tests.engine.test_errors import CLERK, WORKFLOW  # the same tiny workflow, on the SQL stores
 
-WORKFLOW = """
-workflow: tiny
-version: 1
-roles:
-  clerk: Does everything
-fields:
-  note: {type: text}
-start:
-  by: [clerk]
-initial: open
-states:
-  open:
-  done: {final: true}
-transitions:
-  - trigger: note
-    from: open
-    to: open
-    by: [clerk]
-    writes: [note]
-  - trigger: close
-    from: open
-    to: done
-    by: [clerk]
-"""
-
-CLERK = Actor("cl-1", frozenset({"clerk"}))
 NOW = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
 
 
